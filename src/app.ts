@@ -1,0 +1,86 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "./http/env.js";
+import { errorToResponse, problemResponse } from "./http/problem.js";
+import { validationError } from "./http/validation.js";
+import { allowedMethodsFinder } from "./http/method-not-allowed.js";
+import { MAX_BODY_BYTES } from "./http/limits.js";
+import { newId } from "./lib/ids.js";
+import type { ServicesProvider } from "./services.js";
+import { registerHealth } from "./routes/health.js";
+import { registerDocs } from "./routes/docs.js";
+
+export const API_VERSION = "1.0.0";
+
+export interface AppOptions {
+  services: ServicesProvider;
+  /** Extra routes an entry mounts before the API (Node serves the docs' static files this way). */
+  mountBefore?: (app: OpenAPIHono<AppEnv>) => void;
+}
+
+/** The one Hono app both entries (Worker, Node) serve. */
+export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, result.target);
+    },
+  });
+
+  app.use("*", async (c, next) => {
+    const requestId = newId("req");
+    c.set("requestId", requestId);
+    const scoped = options.services(c.env);
+    c.set("services", scoped.services);
+    try {
+      await next();
+    } finally {
+      const finished = scoped.finish().catch((err) => console.error("releasing request services failed:", err));
+      try {
+        c.executionCtx.waitUntil(finished);
+      } catch {
+        // Node has no execution context; the promise completes on its own.
+      }
+    }
+    c.header("x-request-id", requestId);
+  });
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin", xFrameOptions: "DENY" }));
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problemResponse(c, "payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`),
+    }),
+  );
+
+  options.mountBefore?.(app);
+  registerHealth(app);
+  registerDocs(app);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "SignedRequest", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT (coalition-request+jwt), a fresh signed token per request",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Coalesce partner and staff API",
+      version: API_VERSION,
+      description:
+        "The coalition loyalty network's wire contract. Every partner and staff call is a signed request: " +
+        "see the Authentication section of the partner API guide. Errors are RFC 9457 problem+json.",
+    },
+  });
+
+  const allowedMethods = allowedMethodsFinder(app);
+  app.notFound((c) => {
+    const allow = allowedMethods(c.req.path);
+    if (allow.length > 0 && !allow.includes(c.req.method)) {
+      return problemResponse(c, "method_not_allowed", `${c.req.method} is not supported on this path.`, { allow });
+    }
+    return problemResponse(c, "not_found", "No such resource.");
+  });
+  app.onError((err, c) => errorToResponse(err, c));
+  return app;
+}

@@ -1,0 +1,86 @@
+import { z } from "zod";
+
+/**
+ * Runtime configuration, read once at an entry (Worker env or process.env) and passed down.
+ * Nothing below the entries reads the environment: verbs get what they need from here.
+ */
+export interface Config {
+  /** `aud` every request token must carry. */
+  apiAudience: string;
+  /** `iss` of staff tokens (admin, finance). */
+  operatorIssuer: string;
+  /** Public keys of staff, as a JWKS document; null means no staff can sign in. */
+  operatorJwks: { keys: Record<string, unknown>[] } | null;
+  /** The platform's signing keys (private JWKs). The first signs; all are published. */
+  platformSigningKeys: Record<string, unknown>[];
+  /** Postgres connection string; absent on Node means embedded PGlite. */
+  databaseUrl: string | undefined;
+  /** Local development / tests only: a ws:// proxy the Neon driver tunnels through. */
+  neonWsProxy: string | undefined;
+  /** Base URL used in links we hand out (portal URLs), without a trailing slash. */
+  publicBaseUrl: string | undefined;
+  /** Deployment environment name; "production" refuses development-only switches. */
+  environment: "production" | "development" | "test";
+}
+
+const jsonDoc = <T extends z.ZodTypeAny>(schema: T, name: string) =>
+  z
+    .string()
+    .max(256 * 1024, `${name} is larger than 256 KiB`)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: `${name} is not valid JSON` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const jwkObject = z.looseObject({ kty: z.string().max(16) });
+const jwksDocument = z.object({ keys: z.array(jwkObject).max(50) });
+
+const EnvSchema = z.object({
+  API_AUDIENCE: z.string().min(1).max(255).default("coalition-api"),
+  OPERATOR_ISSUER: z.string().min(1).max(255).default("operator"),
+  OPERATOR_JWKS: jsonDoc(jwksDocument, "OPERATOR_JWKS").optional(),
+  // One private JWK, a JSON array of them, or a JWKS document: several allow rotation.
+  PLATFORM_SIGNING_KEY: jsonDoc(
+    z.union([jwkObject.transform((k) => [k]), z.array(jwkObject).min(1).max(10), jwksDocument.transform((d) => d.keys)]),
+    "PLATFORM_SIGNING_KEY",
+  ).optional(),
+  DATABASE_URL: z.string().min(1).max(4096).optional(),
+  NEON_WS_PROXY: z.string().min(1).max(1024).optional(),
+  PUBLIC_BASE_URL: z.url().max(1024).optional(),
+  ENVIRONMENT: z.enum(["production", "development", "test"]).default("production"),
+});
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Validates an environment map (Worker `env` or `process.env`); throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, unknown>): Config {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key];
+    // Empty strings are how shells and wrangler spell "unset".
+    if (typeof value === "string" && value !== "") picked[key] = value;
+  }
+  const parsed = EnvSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const e = parsed.data;
+  return {
+    apiAudience: e.API_AUDIENCE,
+    operatorIssuer: e.OPERATOR_ISSUER,
+    operatorJwks: e.OPERATOR_JWKS ?? null,
+    platformSigningKeys: e.PLATFORM_SIGNING_KEY ?? [],
+    databaseUrl: e.DATABASE_URL,
+    neonWsProxy: e.NEON_WS_PROXY,
+    publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
+    environment: e.ENVIRONMENT,
+  };
+}

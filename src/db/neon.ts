@@ -1,0 +1,42 @@
+import { Pool, neonConfig } from "@neondatabase/serverless";
+import { drizzle } from "drizzle-orm/neon-serverless";
+import * as schema from "./schema/index.js";
+import type { Database, DbHandle } from "./database.js";
+
+export interface NeonOptions {
+  url: string;
+  /** ws://host:port of a local WebSocket-to-TCP proxy (development and tests only). */
+  wsProxy?: string | undefined;
+  /** Node has no global WebSocket before 22: pass `ws` there. */
+  webSocketConstructor?: unknown;
+  max?: number;
+}
+
+/**
+ * The production driver: a Neon WebSocket Pool. On Workers it is created per request
+ * (sockets cannot outlive the request) and ended with `ctx.waitUntil`.
+ */
+export function openNeon(options: NeonOptions): DbHandle {
+  if (options.wsProxy) {
+    const proxy = options.wsProxy.replace(/^wss?:\/\//, "").replace(/\/+$/, "");
+    neonConfig.wsProxy = () => proxy;
+    neonConfig.useSecureWebSocket = options.wsProxy.startsWith("wss://");
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+  }
+  if (options.webSocketConstructor) neonConfig.webSocketConstructor = options.webSocketConstructor as never;
+  const pool = new Pool({ connectionString: options.url, max: options.max ?? 4 });
+  // An idle client's socket closing must not become an unhandled error event.
+  pool.on("error", (err: Error) => console.error("neon pool error:", err.message));
+  const db = drizzle(pool, { schema }) as unknown as Database;
+  let closed = false;
+  return {
+    db,
+    driver: "neon",
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { createRequire } from "node:module";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import { createApp } from "../app.js";
+import type { Config } from "../config.js";
+import type { DbHandle } from "../db/database.js";
+import { DOCS_ASSET_FILES, DOCS_ASSET_PREFIX } from "../routes/docs.js";
+import type { Services } from "../services.js";
+import { runScheduledJobs } from "../jobs/index.js";
+
+const swaggerDir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+const ASSET_TYPES: Record<string, string> = { js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };
+
+/** The app as Node serves it: one long-lived database handle, docs assets from node_modules. */
+export function createNodeApp(config: Config, handle: DbHandle, now: () => Date = () => new Date()) {
+  const services: Services = { config, db: () => handle.db, now };
+  return createApp({
+    services: () => ({ services, finish: async () => undefined }),
+    mountBefore: (app) => {
+      app.get(`${DOCS_ASSET_PREFIX}:file`, async (c) => {
+        const file = c.req.param("file");
+        if (!(DOCS_ASSET_FILES as readonly string[]).includes(file)) return c.notFound();
+        const body = await readFile(join(swaggerDir, file));
+        return c.body(body, 200, {
+          "content-type": ASSET_TYPES[file.split(".").pop()!]!,
+          "cache-control": "public, max-age=86400",
+        });
+      });
+    },
+  });
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Stops accepting connections, lets in-flight requests finish, stops jobs. Does not close the database. */
+  close(): Promise<void>;
+}
+
+const JOB_INTERVAL_MS = 30_000;
+
+/** Serves the app on `port` (0 = any free port) with the periodic jobs the Worker runs from cron. */
+export async function serveNode(options: {
+  config: Config;
+  handle: DbHandle;
+  port: number;
+  hostname?: string;
+  jobs?: boolean;
+}): Promise<RunningServer> {
+  const app = createNodeApp(options.config, options.handle);
+  const hostname = options.hostname ?? "127.0.0.1";
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: options.port, hostname }, () => resolve(s));
+    s.once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  if (options.jobs !== false) {
+    const services: Services = { config: options.config, db: () => options.handle.db, now: () => new Date() };
+    timer = setInterval(() => {
+      running = runScheduledJobs(services, new Date()).catch((err) => console.error("jobs failed:", err));
+    }, JOB_INTERVAL_MS);
+    timer.unref();
+  }
+  return {
+    url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+    port,
+    async close() {
+      if (timer) clearInterval(timer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await running;
+    },
+  };
+}

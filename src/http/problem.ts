@@ -1,0 +1,142 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { DomainError, type ErrorCode, type FieldError } from "../errors.js";
+import { isDatabaseUnavailable } from "../db/errors.js";
+
+/** The one place an error code becomes an HTTP status. */
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  malformed_request: 400,
+  missing_token: 401,
+  malformed_token: 401,
+  unknown_key: 401,
+  algorithm_not_allowed: 401,
+  signature_invalid: 401,
+  token_expired: 401,
+  token_not_yet_valid: 401,
+  lifetime_too_long: 401,
+  issuer_invalid: 401,
+  audience_invalid: 401,
+  type_invalid: 401,
+  replayed_token: 401,
+  request_mismatch: 401,
+  body_mismatch: 401,
+  partner_suspended: 403,
+  role_forbidden: 403,
+  not_found: 404,
+  member_not_found: 404,
+  method_not_allowed: 405,
+  idempotency_key_reused: 409,
+  external_ref_taken: 409,
+  already_linked: 409,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  idempotency_key_required: 422,
+  insufficient_points: 422,
+  hold_not_active: 422,
+  capture_exceeds_hold: 422,
+  reversal_exceeds_original: 422,
+  link_code_invalid: 422,
+  prepaid_points_exhausted: 422,
+  credit_limit_exceeded: 422,
+  period_not_closed: 422,
+  explicit_points_not_allowed: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+};
+
+const TITLES: Partial<Record<ErrorCode, string>> = {
+  malformed_request: "Malformed request",
+  not_found: "Not found",
+  member_not_found: "Member not found",
+  method_not_allowed: "Method not allowed",
+  payload_too_large: "Payload too large",
+  unsupported_media_type: "Unsupported media type",
+  validation_failed: "Validation failed",
+  rate_limited: "Too many requests",
+  internal_error: "Internal error",
+  service_unavailable: "Service unavailable",
+};
+
+export const PROBLEM_TYPE_BASE = "https://docs.coalesce.dev/problems/";
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  request_id: string;
+  errors?: FieldError[];
+}
+
+function titleFor(code: ErrorCode): string {
+  return TITLES[code] ?? code.replace(/_/g, " ").replace(/^./, (ch) => ch.toUpperCase());
+}
+
+export function problemBody(code: ErrorCode, detail: string, requestId: string, errors?: FieldError[]): ProblemBody {
+  const body: ProblemBody = {
+    type: PROBLEM_TYPE_BASE + code.replace(/_/g, "-"),
+    title: titleFor(code),
+    status: STATUS_BY_CODE[code],
+    detail,
+    code,
+    request_id: requestId,
+  };
+  if (errors) body.errors = errors;
+  return body;
+}
+
+export function problemResponse(
+  c: Context,
+  code: ErrorCode,
+  detail: string,
+  extra: DomainError["extra"] = {},
+): Response {
+  const requestId = (c.get("requestId" as never) as string | undefined) ?? "req_unknown";
+  const body = problemBody(code, detail, requestId, extra.errors);
+  const headers: Record<string, string> = { "content-type": "application/problem+json", "cache-control": "no-store" };
+  if (extra.retryAfterSeconds !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(extra.retryAfterSeconds)));
+  if (extra.allow) headers["allow"] = extra.allow.join(", ");
+  return new Response(JSON.stringify(body), { status: body.status, headers });
+}
+
+const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
+  400: "malformed_request",
+  404: "not_found",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
+
+/**
+ * Maps anything thrown below a route to problem+json. Domain errors say what went wrong;
+ * everything else is logged here and answered without driver text or stack traces.
+ */
+export function errorToResponse(err: unknown, c: Context): Response {
+  if (err instanceof DomainError) return problemResponse(c, err.code, err.detail, err.extra);
+  if (err instanceof HTTPException) {
+    const code = HTTP_EXCEPTION_CODES[err.status];
+    if (code === "malformed_request") return problemResponse(c, code, "The request body is not valid JSON.");
+    if (code === "unsupported_media_type")
+      return problemResponse(c, code, "Send request bodies as application/json.");
+    if (code) return problemResponse(c, code, err.message || titleFor(code));
+  }
+  if (isDatabaseUnavailable(err)) {
+    console.error(`[${c.get("requestId" as never)}] database unavailable:`, describe(err));
+    return problemResponse(c, "service_unavailable", "The service is temporarily unavailable; retry later.", {
+      retryAfterSeconds: 2,
+    });
+  }
+  console.error(`[${c.get("requestId" as never)}] unhandled error:`, err);
+  return problemResponse(c, "internal_error", "An unexpected error occurred. It has been logged.");
+}
+
+function describe(err: unknown): string {
+  if (err && typeof err === "object") {
+    const e = err as { code?: unknown; message?: unknown };
+    return `${String(e.code ?? "")} ${String(e.message ?? "")}`.trim();
+  }
+  return String(err);
+}

@@ -1,0 +1,28 @@
+import type { Services } from "../services.js";
+
+/** A periodic job: bounded work per run, safe to run concurrently with itself and to repeat. */
+export interface Job {
+  name: string;
+  run(services: Services, now: Date): Promise<number>;
+}
+
+/** Jobs in the order they run; each domain registers its own here. */
+export const JOBS: Job[] = [];
+
+export interface JobsReport {
+  [name: string]: { processed: number } | { error: string };
+}
+
+/** Runs every job once. One failing job is reported and does not stop the others. */
+export async function runScheduledJobs(services: Services, now: Date): Promise<JobsReport> {
+  const report: JobsReport = {};
+  for (const job of JOBS) {
+    try {
+      report[job.name] = { processed: await job.run(services, now) };
+    } catch (err) {
+      console.error(`job ${job.name} failed:`, err);
+      report[job.name] = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  return report;
+}

@@ -1,0 +1,23 @@
+import type { Config } from "./config.js";
+import type { Database } from "./db/database.js";
+
+/**
+ * What a request's handlers get: configuration and a database, built per request on
+ * Workers (sockets cannot outlive a request there) and once per process on Node.
+ */
+export interface Services {
+  config: Config;
+  /** Opened on first use, so requests that never touch Postgres never connect. */
+  db(): Database;
+  now(): Date;
+}
+
+/** One request's services and what to release when its response is done. */
+export interface RequestServices {
+  services: Services;
+  /** Called once the response is complete (Workers: ends the per-request pool). */
+  finish(): Promise<void>;
+}
+
+/** How an entry supplies services for one request: from the Worker's env, or the process's own. */
+export type ServicesProvider = (env: unknown) => RequestServices;
