@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
@@ -10,7 +10,7 @@ import { openNeon } from "./neon.js";
 
 export type DbTarget =
   /** Embedded Postgres; `dataDir` undefined means in memory. */
-  | { kind: "pglite"; dataDir?: string | undefined }
+  | { kind: "pglite"; dataDir?: string | undefined; loadDataDir?: Blob }
   | { kind: "pg"; url: string; max?: number }
   | { kind: "neon"; url: string; wsProxy?: string | undefined; max?: number };
 
@@ -22,9 +22,14 @@ export type DbTarget =
 export async function openDatabase(target: DbTarget): Promise<DbHandle> {
   switch (target.kind) {
     case "pglite": {
-      if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
-      const client = target.dataDir ? new PGlite(target.dataDir) : new PGlite();
-      await client.waitReady;
+      const unlock = target.dataDir ? lockDataDir(target.dataDir) : () => undefined;
+      const client = new PGlite({ dataDir: target.dataDir, loadDataDir: target.loadDataDir });
+      try {
+        await client.waitReady;
+      } catch (err) {
+        unlock();
+        throw err;
+      }
       const db = drizzlePglite(client, { schema }) as unknown as Database;
       let closed = false;
       return {
@@ -34,6 +39,7 @@ export async function openDatabase(target: DbTarget): Promise<DbHandle> {
           if (closed) return;
           closed = true;
           await client.close();
+          unlock();
         },
       };
     }
@@ -65,4 +71,35 @@ export async function openDatabase(target: DbTarget): Promise<DbHandle> {
 /** DATABASE_URL present → node-postgres; absent → PGlite persisted under `dataDir`. */
 export function targetFromEnv(databaseUrl: string | undefined, dataDir: string): DbTarget {
   return databaseUrl ? { kind: "pg", url: databaseUrl } : { kind: "pglite", dataDir };
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same directory would corrupt
+ * it. A pid file makes that a clear error instead ("stop npm start first").
+ */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const lockFile = `${dataDir.replace(/\/+$/, "")}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+      return () => rmSync(lockFile, { force: true });
+    } catch {
+      const holder = Number(readFileSync(lockFile, "utf8"));
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        throw new Error(`the embedded database in ${dataDir} is in use by process ${holder} (is \`npm start\` running?); stop it first`);
+      }
+      rmSync(lockFile, { force: true }); // left by a process that died
+    }
+  }
+  throw new Error(`could not lock ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

@@ -19,7 +19,7 @@ export interface NeonOptions {
 export function openNeon(options: NeonOptions): DbHandle {
   if (options.wsProxy) {
     const proxy = options.wsProxy.replace(/^wss?:\/\//, "").replace(/\/+$/, "");
-    neonConfig.wsProxy = () => proxy;
+    neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
     neonConfig.useSecureWebSocket = options.wsProxy.startsWith("wss://");
     neonConfig.pipelineTLS = false;
     neonConfig.pipelineConnect = false;

@@ -4,6 +4,7 @@ import type { Database } from "../db/database.js";
 import { partnerEarnRules, partnerKeys, partners } from "../db/schema/index.js";
 import { DomainError, validationFailed } from "../errors.js";
 import type { PartnerDocument, PublicJwk } from "./document.js";
+import { stableStringify } from "../lib/json.js";
 
 export interface ApplyResult {
   partner_id: string;
@@ -61,7 +62,7 @@ export async function applyPartnerDocument(
     let change: ApplyResult["change"] = "created";
     if (!existing) {
       await tx.insert(partners).values(row);
-    } else if (JSON.stringify(existing.document) === JSON.stringify(doc)) {
+    } else if (stableStringify(existing.document) === stableStringify(doc)) {
       change = "unchanged";
     } else {
       change = "updated";
@@ -85,7 +86,7 @@ export async function applyPartnerDocument(
         keysAdded.push(jwk.kid);
         continue;
       }
-      if (JSON.stringify(canonicalJwk(known.jwk as PublicJwk)) !== JSON.stringify(canonicalJwk(jwk)))
+      if (stableStringify(canonicalJwk(known.jwk as PublicJwk)) !== stableStringify(canonicalJwk(jwk)))
         throw validationFailed([{ path: `keys.${i}`, message: `kid ${jwk.kid} is already registered with different key material` }]);
       if (known.status === "revoked")
         throw validationFailed([{ path: `keys.${i}`, message: `kid ${jwk.kid} was revoked and cannot be reinstated; use a new kid` }]);

@@ -1,0 +1,45 @@
+import { defineConfig } from "vitest/config";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+
+export default defineConfig({
+  test: {
+    // CI also writes a JSON report, from which .ci/run prints one plain summary line.
+    reporters: process.env.CI ? ["default", ["json", { outputFile: "test-results/vitest.json" }]] : ["default"],
+    projects: [
+      {
+        // The app on Node against Postgres (DATABASE_URL) or PGlite, a fresh database per file.
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          globalSetup: ["test/setup/node-global.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // The real Worker in workerd, reaching Postgres through @neondatabase/serverless.
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const pg = inject("workersPg");
+            return {
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  DATABASE_URL: pg.available ? pg.databaseUrl : "postgres://unavailable@127.0.0.1:1/none",
+                  NEON_WS_PROXY: pg.wsProxy,
+                  ENVIRONMENT: "test",
+                },
+              },
+            };
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          globalSetup: ["test/setup/workers-global.ts"],
+          testTimeout: 30_000,
+        },
+      },
+    ],
+  },
+});
