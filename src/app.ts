@@ -10,6 +10,9 @@ import { newId } from "./lib/ids.js";
 import type { ServicesProvider } from "./services.js";
 import { registerHealth } from "./routes/health.js";
 import { registerDocs } from "./routes/docs.js";
+import { registerWellKnown } from "./routes/well-known.js";
+import { registerAdminPartners } from "./routes/admin-partners.js";
+import { registerMembers } from "./routes/members.js";
 
 export const API_VERSION = "1.0.0";
 
@@ -56,6 +59,9 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   options.mountBefore?.(app);
   registerHealth(app);
   registerDocs(app);
+  registerWellKnown(app);
+  registerAdminPartners(app);
+  registerMembers(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "SignedRequest", {
     type: "http",

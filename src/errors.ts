@@ -31,7 +31,7 @@ export type ErrorCode =
   | "idempotency_key_reused"
   | "external_ref_taken"
   | "already_linked"
-  | "conflict"
+  | "already_exists"
   | "payload_too_large"
   | "unsupported_media_type"
   // 422

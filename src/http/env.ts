@@ -1,8 +1,13 @@
+import type { Caller } from "../auth/caller.js";
 import type { Services } from "../services.js";
 
 export interface AppEnv {
   Variables: {
     requestId: string;
     services: Services;
+    /** Set by the authentication middleware on protected routes. */
+    caller: Caller;
+    /** The exact request body bytes (what `bsh` and idempotency fingerprints cover). */
+    rawBody: Uint8Array;
   };
 }

@@ -28,7 +28,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   idempotency_key_reused: 409,
   external_ref_taken: 409,
   already_linked: 409,
-  conflict: 409,
+  already_exists: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,

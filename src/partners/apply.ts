@@ -1,6 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { importJWK } from "jose";
-import type { Database } from "../db/database.js";
+import type { Executor } from "../db/database.js";
 import { partnerEarnRules, partnerKeys, partners } from "../db/schema/index.js";
 import { DomainError, validationFailed } from "../errors.js";
 import type { PartnerDocument, PublicJwk } from "./document.js";
@@ -50,14 +50,14 @@ function partnerRow(doc: PartnerDocument) {
  * (reported, never silent). A revoked `kid` is never brought back: rotate to a new kid.
  */
 export async function applyPartnerDocument(
-  db: Database,
+  db: Executor,
   doc: PartnerDocument,
   options: { mode: "create" | "upsert"; now: Date },
 ): Promise<ApplyResult> {
   await assertUsableKeys(doc.keys);
   return db.transaction(async (tx) => {
     const [existing] = await tx.select().from(partners).where(eq(partners.id, doc.id)).for("update");
-    if (existing && options.mode === "create") throw new DomainError("conflict", `Partner ${doc.id} already exists.`);
+    if (existing && options.mode === "create") throw new DomainError("already_exists", `Partner ${doc.id} already exists.`);
     const row = partnerRow(doc);
     let change: ApplyResult["change"] = "created";
     if (!existing) {

@@ -1,1 +1,3 @@
 export * from "./partners.js";
+export * from "./requests.js";
+export * from "./members.js";

@@ -1,0 +1,125 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/env.js";
+import { requireStaff } from "../http/auth.js";
+import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
+import { commonErrors, problem } from "../http/schemas.js";
+import { EarnRule, PartnerDocument, PartnerId, PublicJwk, Settlement } from "../partners/document.js";
+import { IdempotencyHeader, json, jsonBody, security } from "./common.js";
+import { addPartnerKey, createPartner, revokePartnerKey, updatePartner } from "../partners/admin.js";
+
+
+const PartnerSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    category: z.string(),
+    status: z.enum(["active", "suspended"]),
+    settlement: Settlement,
+    earn_rules: z.array(EarnRule),
+    allow_explicit_points: z.boolean().optional(),
+    rate_limit_per_minute: z.int().optional(),
+    webhook_url: z.string().optional(),
+    keys: z.array(PublicJwk),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Partner");
+
+const KeySchema = z
+  .object({
+    partner_id: z.string(),
+    kid: z.string(),
+    alg: z.enum(["ES256", "EdDSA"]),
+    status: z.enum(["active", "revoked"]),
+    jwk: PublicJwk,
+    created_at: z.string(),
+  })
+  .openapi("PartnerKey");
+
+const PartnerParam = z.object({ partner_id: PartnerId.openapi({ param: { name: "partner_id", in: "path" } }) });
+
+const create = createRoute({
+  method: "post",
+  path: "/v1/admin/partners",
+  tags: ["Admin"],
+  summary: "Register a partner",
+  description: "Role: admin. The body is a partner document, the same schema as a file in `partners/`.",
+  security,
+  middleware: [requireStaff("admin"), requireIdempotencyKey()] as const,
+  request: { headers: IdempotencyHeader, body: jsonBody(PartnerDocument) },
+  responses: { 201: json(PartnerSchema, "The partner."), 409: problem("A partner with this id exists."), ...commonErrors },
+});
+
+const PartnerPatch = z
+  .strictObject({
+    status: z.enum(["active", "suspended"]).optional(),
+    name: z.string().min(1).max(200).optional(),
+    category: z.string().min(1).max(64).optional(),
+    settlement: Settlement.optional(),
+    earn_rules: z.array(EarnRule).min(1).max(100).optional(),
+    allow_explicit_points: z.boolean().optional(),
+    rate_limit_per_minute: z.int().min(1).max(1_000_000).optional(),
+    webhook_url: z.string().max(2048).optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, "send at least one field to change")
+  .openapi("PartnerPatch");
+
+const patch = createRoute({
+  method: "patch",
+  path: "/v1/admin/partners/{partner_id}",
+  tags: ["Admin"],
+  summary: "Change a partner's status or terms",
+  description: "Role: admin. Suspending a partner refuses its next request with 403 `partner_suspended`.",
+  security,
+  middleware: [requireStaff("admin")] as const,
+  request: { params: PartnerParam, body: jsonBody(PartnerPatch) },
+  responses: { 200: json(PartnerSchema, "The partner as it is now."), 404: problem("No such partner."), ...commonErrors },
+});
+
+const addKey = createRoute({
+  method: "post",
+  path: "/v1/admin/partners/{partner_id}/keys",
+  tags: ["Admin"],
+  summary: "Register a partner public key",
+  description: "Role: admin. Several keys may be active at once, for rotation.",
+  security,
+  middleware: [requireStaff("admin"), requireIdempotencyKey()] as const,
+  request: { params: PartnerParam, headers: IdempotencyHeader, body: jsonBody(z.strictObject({ jwk: PublicJwk })) },
+  responses: { 201: json(KeySchema, "The key."), 404: problem("No such partner."), 409: problem("The kid is taken."), ...commonErrors },
+});
+
+const revokeKey = createRoute({
+  method: "delete",
+  path: "/v1/admin/partners/{partner_id}/keys/{kid}",
+  tags: ["Admin"],
+  summary: "Revoke a partner key",
+  description: "Role: admin. The key stops working at once, on every instance.",
+  security,
+  middleware: [requireStaff("admin")] as const,
+  request: {
+    params: PartnerParam.extend({ kid: z.string().min(1).max(128).openapi({ param: { name: "kid", in: "path" } }) }),
+  },
+  responses: { 204: { description: "Revoked (or already revoked)." }, 404: problem("No such partner or key."), ...commonErrors },
+});
+
+export function registerAdminPartners(app: OpenAPIHono<AppEnv>) {
+  app.openapi(create, (c) =>
+    idempotent(c, async (tx) => ({ status: 201, body: await createPartner(tx, c.req.valid("json"), c.var.services.now()) })),
+  );
+  app.openapi(patch, async (c) => {
+    const { partner_id } = c.req.valid("param");
+    const view = await c.var.services.db().transaction((tx) => updatePartner(tx, partner_id, c.req.valid("json"), c.var.services.now()));
+    return c.json(view, 200);
+  });
+  app.openapi(addKey, (c) =>
+    idempotent(c, async (tx) => ({
+      status: 201,
+      body: await addPartnerKey(tx, c.req.valid("param").partner_id, c.req.valid("json").jwk, c.var.services.now()),
+    })),
+  );
+  app.openapi(revokeKey, async (c) => {
+    const { partner_id, kid } = c.req.valid("param");
+    await c.var.services.db().transaction((tx) => revokePartnerKey(tx, partner_id, kid, c.var.services.now()));
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,25 @@
+import { z } from "@hono/zod-openapi";
+
+export const security = [{ SignedRequest: [] }];
+
+export const IdempotencyHeader = z.object({
+  "idempotency-key": z.string().min(1).max(255).openapi({ description: "1–255 printable characters; a retry reuses it." }),
+});
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+
+export const BalanceSchema = z
+  .object({ available: z.int(), pending: z.int(), held: z.int() })
+  .openapi("Balance", { description: "available is spendable now; pending is earned, not yet released; held is reserved by active holds." });
+
+/** `mbr_…` or `ext:<external_ref>` (URL-encoded in paths). */
+export const MemberRefParam = z.object({
+  member: z
+    .string()
+    .min(1)
+    .max(140)
+    .openapi({ param: { name: "member", in: "path" }, example: "ext:guest-1001", description: "A member id or ext:<your customer reference>." }),
+});
+
+export const ExternalRef = z.string().min(1).max(128).openapi({ description: "Your own customer reference (1–128 characters).", example: "guest-1001" });

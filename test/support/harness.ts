@@ -1,0 +1,78 @@
+import { sql } from "drizzle-orm";
+import { exportJWK, generateKeyPair, type JWK } from "jose";
+import { PartnerClient, StaffClient, type PartnerDocument } from "../../src/client/index.js";
+import { createTestContext, type TestContext } from "./app.js";
+
+export const BASE_URL = "http://coalesce.test";
+
+export interface TestPartner {
+  id: string;
+  client: PartnerClient;
+  privateJwk: JWK & { kid: string; alg: string };
+  doc: PartnerDocument;
+}
+
+export async function newKeyPair(kid: string, alg: "ES256" | "EdDSA" = "ES256") {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg };
+  return { privateJwk, publicJwk };
+}
+
+/** Tables a refused request must leave untouched. */
+const WATCHED_TABLES = ["partners", "partner_keys", "members", "member_links", "used_tokens", "idempotency_keys", "rate_windows", "link_codes", "portal_tokens"];
+
+export interface Harness extends TestContext {
+  fetch: (input: string, init: RequestInit) => Promise<Response>;
+  staff(role: "admin" | "finance"): StaffClient;
+  /** Registers a partner through the admin API, as an operator would, with a fresh key pair. */
+  partner(overrides?: Partial<PartnerDocument> & { alg?: "ES256" | "EdDSA" }): Promise<TestPartner>;
+  rowCounts(): Promise<Record<string, number>>;
+}
+
+let counter = 0;
+
+export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const t = await createTestContext(env);
+  const fetch = async (input: string, init: RequestInit) => t.app.request(input, init);
+  const staffClients = new Map<string, StaffClient>();
+  const staff = (role: "admin" | "finance") => {
+    let client = staffClients.get(role);
+    if (!client) {
+      client = new StaffClient({ baseUrl: BASE_URL, privateJwk: t.staffKey.privateJwk, sub: `test-${role}`, role, fetch });
+      staffClients.set(role, client);
+    }
+    return client;
+  };
+  return {
+    ...t,
+    fetch,
+    staff,
+    async partner(overrides = {}) {
+      const { alg = "ES256", ...docOverrides } = overrides;
+      const id = docOverrides.id ?? `p${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 7)}`;
+      const { privateJwk, publicJwk } = await newKeyPair(`${id}-k1`, alg);
+      const doc: PartnerDocument = {
+        id,
+        name: `Partner ${id}`,
+        category: "hotel",
+        settlement: { currency: "EUR", billing: "issuance", issue_price_per_point: "0.01", redemption_price_per_point: "0.008", period: "monthly" },
+        earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "10" }],
+        rate_limit_per_minute: 100_000,
+        keys: [publicJwk],
+        ...docOverrides,
+      };
+      await staff("admin").createPartner(doc);
+      const client = new PartnerClient({ baseUrl: BASE_URL, issuer: id, privateJwk, fetch });
+      return { id, client, privateJwk, doc };
+    },
+    async rowCounts() {
+      const counts: Record<string, number> = {};
+      for (const table of WATCHED_TABLES) {
+        const r = (await t.db.handle.db.execute(sql.raw(`select count(*)::int as n from ${table}`))) as unknown as { rows: { n: number }[] };
+        counts[table] = r.rows[0]!.n;
+      }
+      return counts;
+    },
+  };
+}
