@@ -29,8 +29,11 @@ export async function runIdempotent(
   claim: IdempotencyClaim,
   effect: (tx: Tx) => Promise<StoredResponse>,
   refusal: (err: DomainError) => StoredResponse,
+  /** Runs first in the same transaction (the request token's jti is spent there). */
+  before: (tx: Tx) => Promise<void> = async () => undefined,
 ): Promise<StoredResponse & { replayed: boolean }> {
   return db.transaction(async (tx) => {
+    await before(tx);
     const inserted = (await tx.execute(
       sql`insert into idempotency_keys (scope, key, fingerprint) values (${claim.scope}, ${claim.key}, ${claim.fingerprint})
           on conflict do nothing returning 1 as claimed`,

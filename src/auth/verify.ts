@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWK } from "jose";
 import type { Config } from "../config.js";
-import type { Database } from "../db/database.js";
+import type { Database, Executor } from "../db/database.js";
 import { DomainError, type ErrorCode } from "../errors.js";
 import { MAX_AUTHORIZATION_BYTES } from "../http/limits.js";
 import { bodyHash } from "../lib/encoding.js";
@@ -167,12 +167,23 @@ function joseCode(err: unknown): ErrorCode {
   return "malformed_token";
 }
 
+/** A verified token not yet spent: `consumeToken` records its jti when the request is about to act. */
+export interface VerifiedToken {
+  caller: Caller;
+  issuer: string;
+  jti: string;
+  exp: number;
+  /** Requests per minute for partners; null for staff. */
+  rateLimitPerMinute: number | null;
+  verifiedAt: Date;
+}
+
 /**
- * Verifies a signed request exactly as the spec's Authentication section says and returns the
- * caller. Writes nothing until every check has passed; then records the `jti` (and counts the
- * request against the partner's rate limit) in one statement.
+ * Verifies a signed request exactly as the spec's Authentication section says. Writes nothing:
+ * the jti is spent by `consumeToken`, inside the request's own transaction where it has one, so a
+ * request refused for bad input (which a replay would repeat exactly) leaves no trace.
  */
-export async function authenticate(request: SignedRequest, requirement: Requirement, deps: VerifyDeps): Promise<Caller> {
+export async function authenticate(request: SignedRequest, requirement: Requirement, deps: VerifyDeps): Promise<VerifiedToken> {
   const { token, kid, alg, claims } = parseToken(request.authorization);
   if (claims.exp - claims.iat > MAX_LIFETIME_SECONDS)
     refuse("lifetime_too_long", `exp − iat must be at most ${MAX_LIFETIME_SECONDS} seconds.`);
@@ -216,8 +227,14 @@ export async function authenticate(request: SignedRequest, requirement: Requirem
     caller = { kind: "partner", partnerId: claims.iss, kid, jti: claims.jti };
   }
 
-  await consumeToken(deps, caller, claims.iss, claims.jti, claims.exp, staff ? null : (key.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE), now);
-  return caller;
+  return {
+    caller,
+    issuer: claims.iss,
+    jti: claims.jti,
+    exp: claims.exp,
+    rateLimitPerMinute: staff ? null : (key.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE),
+    verifiedAt: now,
+  };
 }
 
 /** Rows per window for a limit: one (exact) for low limits, a few for high ones (no single hot row). */
@@ -225,21 +242,19 @@ export function rateShards(limitPerMinute: number): number {
   return Math.min(8, Math.max(1, Math.ceil(limitPerMinute / 1_200)));
 }
 
-async function consumeToken(
-  deps: VerifyDeps,
-  caller: Caller,
-  issuer: string,
-  jti: string,
-  exp: number,
-  limit: number | null,
-  now: Date,
-): Promise<void> {
+/**
+ * Spends the token's jti (refused if already spent, on any process) and counts the request
+ * against the partner's per-minute limit, in one statement on `db`: pass the request's
+ * transaction so the jti commits with the effect, or with nothing if the effect fails.
+ */
+export async function consumeToken(db: Executor, token: VerifiedToken): Promise<void> {
+  const { caller, issuer, jti, exp, rateLimitPerMinute: limit, verifiedAt: now } = token;
   const expiresAt = new Date((exp + CLOCK_SKEW_SECONDS) * 1000);
   const windowStartMs = Math.floor(now.getTime() / 60_000) * 60_000;
   const shards = limit === null ? 1 : rateShards(limit);
   const shard = Math.floor(Math.random() * shards);
   const partnerId = caller.kind === "partner" ? caller.partnerId : null;
-  const result = (await deps.db().execute(sql`
+  const result = (await db.execute(sql`
     with j as (
       insert into used_tokens (issuer, jti, expires_at) values (${issuer}, ${jti}, ${expiresAt.toISOString()}::timestamptz)
       on conflict do nothing returning 1

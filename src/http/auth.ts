@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { authenticate } from "../auth/verify.js";
+import { authenticate, consumeToken } from "../auth/verify.js";
+import type { Executor } from "../db/database.js";
 import type { Requirement, StaffRole } from "../auth/caller.js";
 import type { AppEnv } from "./env.js";
 
@@ -19,14 +20,37 @@ function requireCaller(requirement: Requirement) {
   return createMiddleware<AppEnv>(async function verifySignedRequest(c, next) {
     const body = new Uint8Array(await c.req.arrayBuffer());
     c.set("rawBody", body);
-    const caller = await authenticate(
+    const token = await authenticate(
       { authorization: c.req.header("authorization"), method: c.req.method, target: rawTarget(c), body },
       requirement,
       c.var.services,
     );
-    c.set("caller", caller);
+    c.set("caller", token.caller);
+    c.set("token", { ...token, spent: false });
     await next();
+    // Every protected route must spend the token before acting; a success that did not is a bug.
+    if (!c.var.token.spent && c.res.status < 400) {
+      console.error(`${c.req.method} ${c.req.path} answered without spending its request token`);
+      throw new Error("request token was not spent");
+    }
   });
+}
+
+/**
+ * Records the request's jti (refusing a replay) and counts it against the rate limit, on `db`:
+ * the route's transaction where it has one, so the jti commits together with the effect.
+ */
+export async function spendToken(c: Context<AppEnv>, db: Executor): Promise<void> {
+  const token = c.var.token;
+  if (token.spent) return;
+  await consumeToken(db, token);
+  token.spent = true;
+}
+
+/** A read on a protected route: spend the token, then read. */
+export async function authorizedRead<T>(c: Context<AppEnv>, read: () => Promise<T>): Promise<T> {
+  await spendToken(c, c.var.services.db());
+  return read();
 }
 
 /** Partner routes: a request signed by an active key of an active partner. */

@@ -1,4 +1,5 @@
 import type { Caller } from "../auth/caller.js";
+import type { VerifiedToken } from "../auth/verify.js";
 import type { Services } from "../services.js";
 
 export interface AppEnv {
@@ -7,6 +8,8 @@ export interface AppEnv {
     services: Services;
     /** Set by the authentication middleware on protected routes. */
     caller: Caller;
+    /** The verified request token; spent (jti recorded) by `spendToken` when the request acts. */
+    token: VerifiedToken & { spent: boolean };
     /** The exact request body bytes (what `bsh` and idempotency fingerprints cover). */
     rawBody: Uint8Array;
   };

@@ -6,7 +6,7 @@ import { DomainError } from "../errors.js";
 import { runIdempotent, type StoredResponse } from "../idempotency.js";
 import { sha256Hex } from "../lib/encoding.js";
 import type { AppEnv } from "./env.js";
-import { rawTarget } from "./auth.js";
+import { rawTarget, spendToken } from "./auth.js";
 import { problemBody } from "./problem.js";
 
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
@@ -15,8 +15,11 @@ const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 export const requireIdempotencyKey = () =>
   createMiddleware<AppEnv>(async function checkIdempotencyKey(c, next) {
     const key = c.req.header("idempotency-key");
-    if (key === undefined || !KEY_PATTERN.test(key))
+    if (key === undefined || !KEY_PATTERN.test(key)) {
+      // Spent, because the key is not signed: a replay with a key added must not act.
+      await spendToken(c, c.var.services.db());
       throw new DomainError("idempotency_key_required", "Send an Idempotency-Key header of 1–255 printable characters.");
+    }
     await next();
   });
 
@@ -34,7 +37,11 @@ export async function idempotent(c: Context<AppEnv>, effect: (tx: Tx) => Promise
     c.var.services.db(),
     { scope: callerScope(c.var.caller), key, fingerprint },
     effect,
-    (err) => ({ status: problemBody(err.code, err.detail, c.var.requestId).status, body: problemBody(err.code, err.detail, c.var.requestId, err.extra.errors) }),
+    (err) => {
+      const problem = problemBody(err.code, err.detail, c.var.requestId, err.extra.errors);
+      return { status: problem.status, body: problem };
+    },
+    (tx) => spendToken(c, tx),
   );
   const headers: Record<string, string> = {
     "content-type": result.status >= 400 ? "application/problem+json" : "application/json",

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
-import { requireStaff } from "../http/auth.js";
+import { requireStaff, spendToken } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
 import { EarnRule, PartnerDocument, PartnerId, PublicJwk, Settlement } from "../partners/document.js";
@@ -108,7 +108,10 @@ export function registerAdminPartners(app: OpenAPIHono<AppEnv>) {
   );
   app.openapi(patch, async (c) => {
     const { partner_id } = c.req.valid("param");
-    const view = await c.var.services.db().transaction((tx) => updatePartner(tx, partner_id, c.req.valid("json"), c.var.services.now()));
+    const view = await c.var.services.db().transaction(async (tx) => {
+      await spendToken(c, tx);
+      return updatePartner(tx, partner_id, c.req.valid("json"), c.var.services.now());
+    });
     return c.json(view, 200);
   });
   app.openapi(addKey, (c) =>
@@ -119,7 +122,10 @@ export function registerAdminPartners(app: OpenAPIHono<AppEnv>) {
   );
   app.openapi(revokeKey, async (c) => {
     const { partner_id, kid } = c.req.valid("param");
-    await c.var.services.db().transaction((tx) => revokePartnerKey(tx, partner_id, kid, c.var.services.now()));
+    await c.var.services.db().transaction(async (tx) => {
+      await spendToken(c, tx);
+      await revokePartnerKey(tx, partner_id, kid, c.var.services.now());
+    });
     return c.body(null, 204);
   });
 }

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
-import { callingPartner, requirePartner } from "../http/auth.js";
+import { authorizedRead, callingPartner, requirePartner } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
 import { enrolMember, getMember } from "../members/members.js";
@@ -45,6 +45,7 @@ export function registerMembers(app: OpenAPIHono<AppEnv>) {
     }),
   );
   app.openapi(read, async (c) => {
-    return c.json(await getMember(c.var.services.db(), callingPartner(c), c.req.valid("param").member), 200);
+    const member = await authorizedRead(c, () => getMember(c.var.services.db(), callingPartner(c), c.req.valid("param").member));
+    return c.json(member, 200);
   });
 }
