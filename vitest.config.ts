@@ -21,6 +21,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => {
             const pg = inject("workersPg");
+            const staff = inject("workersStaff");
             return {
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
@@ -28,6 +29,8 @@ export default defineConfig({
                   DATABASE_URL: pg.available ? pg.databaseUrl : "postgres://unavailable@127.0.0.1:1/none",
                   NEON_WS_PROXY: pg.wsProxy,
                   ENVIRONMENT: "test",
+                  OPERATOR_JWKS: staff.jwks,
+                  PLATFORM_SIGNING_KEY: staff.platformKey,
                 },
               },
             };

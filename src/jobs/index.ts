@@ -1,3 +1,4 @@
+import { pruneRequestRecords } from "../auth/prune.js";
 import type { Services } from "../services.js";
 
 /** A periodic job: bounded work per run, safe to run concurrently with itself and to repeat. */
@@ -7,7 +8,7 @@ export interface Job {
 }
 
 /** Jobs in the order they run; each domain registers its own here. */
-export const JOBS: Job[] = [];
+export const JOBS: Job[] = [pruneRequestRecords];
 
 export interface JobsReport {
   [name: string]: { processed: number } | { error: string };

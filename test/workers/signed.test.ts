@@ -1,0 +1,49 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, inject, it } from "vitest";
+import { exportJWK, generateKeyPair } from "jose";
+import { PartnerClient, StaffClient } from "../../src/client/index.js";
+
+const pg = inject("workersPg");
+const staffKey = inject("workersStaff");
+const worker = (exports as unknown as { default: { fetch(input: string, init?: RequestInit): Promise<Response> } }).default;
+const fetchWorker = (input: string, init: RequestInit) => worker.fetch(input, init);
+const BASE = "https://coalesce.example";
+
+describe.skipIf(!pg.available)("signed requests through the Worker, Neon driver, real Postgres", () => {
+  it("registers a partner, enrols a member, refuses a replay", async () => {
+    const admin = new StaffClient({ baseUrl: BASE, privateJwk: staffKey.privateJwk, sub: "ops@workers", role: "admin", fetch: fetchWorker });
+    const { privateKey } = await generateKeyPair("EdDSA", { extractable: true });
+    const privateJwk = { ...(await exportJWK(privateKey)), kid: "w-k1", alg: "EdDSA" };
+    const { d: _d, ...publicJwk } = privateJwk;
+    const id = `w-${crypto.randomUUID().slice(0, 8)}`;
+    await admin.createPartner({
+      id,
+      name: "Workers Partner",
+      category: "retail",
+      settlement: { currency: "EUR", billing: "issuance", issue_price_per_point: "0.01", redemption_price_per_point: "0.008", period: "monthly" },
+      earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "1" }],
+      keys: [publicJwk],
+    });
+
+    const partner = new PartnerClient({ baseUrl: BASE, issuer: id, privateJwk, fetch: fetchWorker });
+    const enrolled = await partner.request<{ member_id: string }>("POST", "/v1/members", { external_ref: "w-1" }, { idempotencyKey: "w-enrol-1" });
+    expect(enrolled.status).toBe(201);
+    const replayedKey = await partner.request<{ member_id: string }>("POST", "/v1/members", { external_ref: "w-1" }, { idempotencyKey: "w-enrol-1" });
+    expect(replayedKey.replayed).toBe(true);
+    expect(replayedKey.body.member_id).toBe(enrolled.body.member_id);
+
+    const token = await partner.sign("GET", `/v1/members/${enrolled.body.member_id}`, new Uint8Array());
+    const init = { headers: { authorization: `Bearer ${token}` } };
+    const first = await worker.fetch(`${BASE}/v1/members/${enrolled.body.member_id}`, init);
+    expect(first.status).toBe(200);
+    const replay = await worker.fetch(`${BASE}/v1/members/${enrolled.body.member_id}`, init);
+    expect(replay.status).toBe(401);
+    expect(((await replay.json()) as { code: string }).code).toBe("replayed_token");
+  });
+
+  it("publishes the platform key", async () => {
+    const jwks = (await (await worker.fetch(`${BASE}/.well-known/jwks.json`)).json()) as { keys: { kid: string; d?: string }[] };
+    expect(jwks.keys.map((k) => k.kid)).toEqual(["workers-platform"]);
+    expect(jwks.keys[0]!.d).toBeUndefined();
+  });
+});
