@@ -13,6 +13,8 @@ import { registerDocs } from "./routes/docs.js";
 import { registerWellKnown } from "./routes/well-known.js";
 import { registerAdminPartners } from "./routes/admin-partners.js";
 import { registerMembers } from "./routes/members.js";
+import { registerAdminMembers } from "./routes/admin-members.js";
+import { registerPortal } from "./web/portal.js";
 
 export const API_VERSION = "1.0.0";
 
@@ -62,6 +64,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerWellKnown(app);
   registerAdminPartners(app);
   registerMembers(app);
+  registerAdminMembers(app);
+  registerPortal(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "SignedRequest", {
     type: "http",

@@ -3,6 +3,8 @@ import type { Executor } from "../db/database.js";
 import { memberLinks, members } from "../db/schema/index.js";
 import { DomainError } from "../errors.js";
 import { newId } from "../lib/ids.js";
+import { tierFor, type TierStatus } from "../ledger/tiers.js";
+import { earnedLast12Months } from "../ledger/queries.js";
 
 export interface Balance {
   available: number;
@@ -56,13 +58,14 @@ export async function resolveMember(
   return { memberId: link.memberId, externalRef: link.externalRef };
 }
 
-export async function memberBalance(db: Executor, memberId: string): Promise<{ balance: Balance; tier: string }> {
+export async function memberBalance(db: Executor, memberId: string): Promise<{ balance: Balance; tier: string; tierStatus: TierStatus }> {
   const [row] = await db
     .select({ available: members.available, pending: members.pending, held: members.held })
     .from(members)
     .where(eq(members.id, memberId));
   if (!row) throw notFound();
-  return { balance: { available: row.available, pending: row.pending, held: row.held }, tier: "blue" };
+  const tierStatus = tierFor(await earnedLast12Months(db, memberId));
+  return { balance: { available: row.available, pending: row.pending, held: row.held }, tier: tierStatus.tier.name, tierStatus };
 }
 
 /** What `GET /v1/members/{member}` shows the caller: its own reference, never another partner's. */

@@ -108,10 +108,8 @@ export function registerAdminPartners(app: OpenAPIHono<AppEnv>) {
   );
   app.openapi(patch, async (c) => {
     const { partner_id } = c.req.valid("param");
-    const view = await c.var.services.db().transaction(async (tx) => {
-      await spendToken(c, tx);
-      return updatePartner(tx, partner_id, c.req.valid("json"), c.var.services.now());
-    });
+    await spendToken(c, c.var.services.db()); // its own commit: a refused change still spends the token
+    const view = await c.var.services.db().transaction((tx) => updatePartner(tx, partner_id, c.req.valid("json"), c.var.services.now()));
     return c.json(view, 200);
   });
   app.openapi(addKey, (c) =>
@@ -122,10 +120,8 @@ export function registerAdminPartners(app: OpenAPIHono<AppEnv>) {
   );
   app.openapi(revokeKey, async (c) => {
     const { partner_id, kid } = c.req.valid("param");
-    await c.var.services.db().transaction(async (tx) => {
-      await spendToken(c, tx);
-      await revokePartnerKey(tx, partner_id, kid, c.var.services.now());
-    });
+    await spendToken(c, c.var.services.db()); // its own commit: a refused change still spends the token
+    await c.var.services.db().transaction((tx) => revokePartnerKey(tx, partner_id, kid, c.var.services.now()));
     return c.body(null, 204);
   });
 }

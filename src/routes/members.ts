@@ -1,9 +1,11 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
-import { authorizedRead, callingPartner, requirePartner } from "../http/auth.js";
+import { authorizedRead, callingPartner, requirePartner, spendToken } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
 import { enrolMember, getMember } from "../members/members.js";
+import { createLinkCodeForPartner, redeemLinkCode, unlinkForPartner } from "../members/links.js";
+import { createPortalLogin } from "../members/portal.js";
 import { BalanceSchema, ExternalRef, IdempotencyHeader, json, jsonBody, MemberRefParam, security } from "./common.js";
 
 const MemberSchema = z
@@ -37,6 +39,70 @@ const read = createRoute({
   responses: { 200: json(MemberSchema, "The member."), 404: problem("No such member is linked to you."), ...commonErrors },
 });
 
+const EmptyBody = z.strictObject({}).openapi("Empty", { description: "An empty object; an empty body is read as {}." });
+
+const linkCode = createRoute({
+  method: "post",
+  path: "/v1/members/{member}/link-codes",
+  tags: ["Members"],
+  summary: "Create a link code for a member",
+  description: "A single-use code, valid 15 minutes, that another brand redeems with POST /v1/links to link its customer (with the member's consent).",
+  security,
+  middleware: [requirePartner(), requireIdempotencyKey()] as const,
+  request: { params: MemberRefParam, headers: IdempotencyHeader, body: { required: false, content: { "application/json": { schema: EmptyBody } } } },
+  responses: {
+    201: json(z.object({ code: z.string(), expires_at: z.string() }).openapi("LinkCode"), "The code."),
+    404: problem("No such member is linked to you."),
+    ...commonErrors,
+  },
+});
+
+const link = createRoute({
+  method: "post",
+  path: "/v1/links",
+  tags: ["Members"],
+  summary: "Link your customer to a member with a link code",
+  security,
+  middleware: [requirePartner(), requireIdempotencyKey()] as const,
+  request: {
+    headers: IdempotencyHeader,
+    body: jsonBody(z.strictObject({ code: z.string().min(1).max(32), external_ref: ExternalRef }).openapi("LinkRequest")),
+  },
+  responses: {
+    201: json(z.object({ member_id: z.string(), external_ref: z.string() }).openapi("Link"), "Linked."),
+    409: problem("already_linked: one of your customers is linked to this member; external_ref_taken: this reference is linked to another member."),
+    ...commonErrors,
+  },
+});
+
+const unlink = createRoute({
+  method: "delete",
+  path: "/v1/members/{member}/link",
+  tags: ["Members"],
+  summary: "Remove your link to a member",
+  description: "The member keeps its balance and history; you no longer see it.",
+  security,
+  middleware: [requirePartner()] as const,
+  request: { params: MemberRefParam },
+  responses: { 204: { description: "Unlinked." }, 404: problem("No such member is linked to you."), ...commonErrors },
+});
+
+const portalSession = createRoute({
+  method: "post",
+  path: "/v1/members/{member}/portal-sessions",
+  tags: ["Members"],
+  summary: "A one-time URL to the member's own portal",
+  description: "Hand the URL to your signed-in customer. It works once, for 10 minutes, and starts a 15-minute member session.",
+  security,
+  middleware: [requirePartner(), requireIdempotencyKey()] as const,
+  request: { params: MemberRefParam, headers: IdempotencyHeader, body: { required: false, content: { "application/json": { schema: EmptyBody } } } },
+  responses: {
+    201: json(z.object({ url: z.string(), expires_at: z.string() }).openapi("PortalSession"), "The one-time URL."),
+    404: problem("No such member is linked to you."),
+    ...commonErrors,
+  },
+});
+
 export function registerMembers(app: OpenAPIHono<AppEnv>) {
   app.openapi(enrol, (c) =>
     idempotent(c, async (tx) => {
@@ -48,4 +114,27 @@ export function registerMembers(app: OpenAPIHono<AppEnv>) {
     const member = await authorizedRead(c, () => getMember(c.var.services.db(), callingPartner(c), c.req.valid("param").member));
     return c.json(member, 200);
   });
+  app.openapi(linkCode, (c) =>
+    idempotent(c, async (tx) => ({
+      status: 201,
+      body: await createLinkCodeForPartner(tx, callingPartner(c), c.req.valid("param").member, c.var.services.now()),
+    })),
+  );
+  app.openapi(link, (c) =>
+    idempotent(c, async (tx) => {
+      const { code, external_ref } = c.req.valid("json");
+      return { status: 201, body: await redeemLinkCode(tx, callingPartner(c), code, external_ref, c.var.services.now()) };
+    }),
+  );
+  app.openapi(unlink, async (c) => {
+    await spendToken(c, c.var.services.db()); // its own commit: a refused change still spends the token
+    await c.var.services.db().transaction((tx) => unlinkForPartner(tx, callingPartner(c), c.req.valid("param").member, c.var.services.now()));
+    return c.body(null, 204);
+  });
+  app.openapi(portalSession, (c) =>
+    idempotent(c, async (tx) => {
+      const base = c.var.services.config.publicBaseUrl ?? new URL(c.req.url).origin;
+      return { status: 201, body: await createPortalLogin(tx, callingPartner(c), c.req.valid("param").member, c.var.services.now(), base) };
+    }),
+  );
 }

@@ -1,0 +1,34 @@
+import { and, eq, isNull } from "drizzle-orm";
+import type { Executor } from "../db/database.js";
+import { linkCodes, memberLinks, members, portalTokens } from "../db/schema/index.js";
+import { DomainError } from "../errors.js";
+
+export interface ErasureResult {
+  member_id: string;
+  status: "erased";
+  erased_at: string;
+  links_removed: number;
+}
+
+/**
+ * Erasure on request: the member becomes a pseudonym (its id). Every partner's customer
+ * reference is removed, links end, codes and sessions die. Ledger entries, balances and every
+ * settlement total are untouched: they never held personal data. Repeating it changes nothing.
+ */
+export async function eraseMember(tx: Executor, memberId: string, now: Date): Promise<ErasureResult> {
+  const [member] = await tx.select().from(members).where(eq(members.id, memberId)).for("update");
+  if (!member) throw new DomainError("member_not_found", `No member ${memberId}.`);
+  if (member.status === "erased") {
+    return { member_id: memberId, status: "erased", erased_at: member.erasedAt!.toISOString(), links_removed: 0 };
+  }
+  const activeLinks = await tx
+    .update(memberLinks)
+    .set({ unlinkedAt: now })
+    .where(and(eq(memberLinks.memberId, memberId), isNull(memberLinks.unlinkedAt)))
+    .returning({ id: memberLinks.id });
+  await tx.update(memberLinks).set({ externalRef: null }).where(eq(memberLinks.memberId, memberId));
+  await tx.update(linkCodes).set({ usedAt: now }).where(and(eq(linkCodes.memberId, memberId), isNull(linkCodes.usedAt)));
+  await tx.update(portalTokens).set({ usedAt: now }).where(and(eq(portalTokens.memberId, memberId), isNull(portalTokens.usedAt)));
+  await tx.update(members).set({ status: "erased", erasedAt: now }).where(eq(members.id, memberId));
+  return { member_id: memberId, status: "erased", erased_at: now.toISOString(), links_removed: activeLinks.length };
+}

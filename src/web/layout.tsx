@@ -1,0 +1,70 @@
+import type { Child } from "hono/jsx";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/env.js";
+
+// One small stylesheet for the server-rendered pages: readable on a phone, visible focus, good contrast.
+export const STYLESHEET = `
+:root { --ink:#1b1f24; --muted:#5b6470; --line:#d8dde3; --accent:#0b5cad; --accent-ink:#fff; --bg:#f6f7f9; --card:#fff; --ok:#1d6b3a; --warn:#8a4b00; }
+* { box-sizing: border-box; }
+body { margin:0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--ink); background:var(--bg); }
+header.top { background:var(--card); border-bottom:1px solid var(--line); padding:.75rem 1rem; display:flex; gap:1rem; align-items:center; justify-content:space-between; flex-wrap:wrap; }
+header.top .brand { font-weight:700; letter-spacing:.02em; }
+main { max-width: 56rem; margin: 0 auto; padding: 1rem; }
+h1 { font-size: 1.5rem; margin: .5rem 0 1rem; } h2 { font-size: 1.15rem; margin: 0 0 .75rem; }
+section.card { background:var(--card); border:1px solid var(--line); border-radius:.5rem; padding:1rem; margin-bottom:1rem; }
+.stats { display:grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap:.75rem; margin:0; }
+.stats div { border:1px solid var(--line); border-radius:.5rem; padding:.75rem; }
+.stats dt { color:var(--muted); font-size:.875rem; } .stats dd { margin:0; font-size:1.5rem; font-weight:700; font-variant-numeric: tabular-nums; }
+table { width:100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { text-align:left; padding:.5rem .4rem; border-bottom:1px solid var(--line); vertical-align: top; }
+td.num, th.num { text-align:right; }
+.table-wrap { overflow-x:auto; }
+button, .button { font: inherit; background:var(--accent); color:var(--accent-ink); border:0; border-radius:.375rem; padding:.6rem 1rem; cursor:pointer; min-height:44px; text-decoration:none; display:inline-block; }
+button.secondary { background:transparent; color:var(--accent); border:1px solid var(--accent); }
+button:focus-visible, a:focus-visible, input:focus-visible, select:focus-visible { outline:3px solid #f0a500; outline-offset:2px; }
+input, select { font: inherit; padding:.5rem; border:1px solid var(--muted); border-radius:.375rem; min-height:44px; }
+label { display:block; font-weight:600; margin-bottom:.25rem; }
+.muted { color:var(--muted); } .ok { color:var(--ok); } .warn { color:var(--warn); }
+.code { font: 700 1.75rem/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing:.08em; }
+progress { width:100%; height: .75rem; }
+ul.plain { list-style:none; padding:0; margin:0; } ul.plain li { display:flex; justify-content:space-between; align-items:center; gap:1rem; padding:.5rem 0; border-bottom:1px solid var(--line); flex-wrap:wrap; }
+.notice { border-left:4px solid var(--accent); padding:.5rem .75rem; background:#eef5fc; margin-bottom:1rem; }
+.visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
+form.inline { display:inline; }
+.chart { width:100%; height:auto; }
+`;
+
+export const PAGE_CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+export function Page(props: { title: string; heading?: string; nav?: Child; children: Child }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>{props.title}</title>
+        <link rel="stylesheet" href="/assets/app.css" />
+      </head>
+      <body>
+        <header class="top">
+          <span class="brand">Coalesce</span>
+          {props.nav}
+        </header>
+        <main id="main">{props.children}</main>
+      </body>
+    </html>
+  );
+}
+
+export function registerStylesheet(app: OpenAPIHono<AppEnv>) {
+  app.get("/assets/app.css", (c) => {
+    c.header("content-type", "text/css; charset=utf-8");
+    c.header("cache-control", "public, max-age=300");
+    return c.body(STYLESHEET);
+  });
+}
+
+export const formatPoints = (n: number) => n.toLocaleString("en-US");
+export const formatDate = (iso: string) => iso.slice(0, 16).replace("T", " ") + " UTC";

@@ -1,0 +1,283 @@
+import type { Context } from "hono";
+import type { Child } from "hono/jsx";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { AppEnv } from "../http/env.js";
+import {
+  createLinkCode,
+  unlinkMember,
+} from "../members/links.js";
+import {
+  csrfFor,
+  endPortalSession,
+  loginIsUsable,
+  portalView,
+  PORTAL_SESSION_TTL_SECONDS,
+  sessionMember,
+  startPortalSession,
+  type PortalView,
+} from "../members/portal.js";
+import { memberHistory, type HistoryItem } from "../ledger/queries.js";
+import { DomainError } from "../errors.js";
+import { formatDate, formatPoints, Page, PAGE_CSP, registerStylesheet } from "./layout.js";
+
+const COOKIE = "coalesce_portal";
+
+function html(c: Context<AppEnv>, body: Child, status = 200) {
+  c.header("content-security-policy", PAGE_CSP);
+  c.header("cache-control", "no-store");
+  return c.html("<!doctype html>" + String(body), status as 200);
+}
+
+function Expired(props: { title: string; message: string }) {
+  return (
+    <Page title={`${props.title} · Coalesce`}>
+      <h1>{props.title}</h1>
+      <section class="card">
+        <p>{props.message}</p>
+        <p class="muted">Open your account again from the app or website of any brand you are a member with.</p>
+      </section>
+    </Page>
+  );
+}
+
+function LoginPage(props: { token: string }) {
+  return (
+    <Page title="Open your account · Coalesce">
+      <h1>Your Coalesce account</h1>
+      <section class="card">
+        <p>This link opens your points account once. It stays open for {PORTAL_SESSION_TTL_SECONDS / 60} minutes.</p>
+        <form method="post" action="/portal/login">
+          <input type="hidden" name="token" value={props.token} />
+          <button type="submit">Open my account</button>
+        </form>
+      </section>
+    </Page>
+  );
+}
+
+function History(props: { items: HistoryItem[] }) {
+  if (props.items.length === 0) return <p class="muted">No activity yet. Earn points with any brand in the coalition.</p>;
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">Points history across all brands, newest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Brand</th>
+            <th scope="col">What</th>
+            <th scope="col" class="num">Points</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.items.map((t) => (
+            <tr>
+              <td>{formatDate(t.created_at)}</td>
+              <td>{t.partner_name}</td>
+              <td>
+                {t.label}
+                {t.status === "pending" ? <span class="warn"> · pending until {formatDate(t.available_at!)}</span> : null}
+              </td>
+              <td class="num">{(t.signed_points > 0 ? "+" : "") + formatPoints(t.signed_points)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function AccountPage(props: { view: PortalView; history: HistoryItem[]; csrf: string; newCode?: { code: string; expires_at: string }; notice?: string }) {
+  const { view } = props;
+  const next = view.tier.next;
+  return (
+    <Page
+      title="Your points · Coalesce"
+      nav={
+        <form method="post" action="/portal/logout" class="inline">
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <button type="submit" class="secondary">Sign out</button>
+        </form>
+      }
+    >
+      <h1>Your points</h1>
+      {props.notice ? (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      ) : null}
+      <section class="card" aria-labelledby="balance-h">
+        <h2 id="balance-h">Balance</h2>
+        <dl class="stats">
+          <div>
+            <dt>Available</dt>
+            <dd data-testid="available">{formatPoints(view.balance.available)}</dd>
+          </div>
+          <div>
+            <dt>Pending</dt>
+            <dd data-testid="pending">{formatPoints(view.balance.pending)}</dd>
+          </div>
+          <div>
+            <dt>Held</dt>
+            <dd data-testid="held">{formatPoints(view.balance.held)}</dd>
+          </div>
+        </dl>
+        <p class="muted">Pending points become available when the stay or order is completed. Held points are reserved for a purchase in progress.</p>
+      </section>
+      <section class="card" aria-labelledby="tier-h">
+        <h2 id="tier-h">
+          Tier: <span data-testid="tier">{view.tier.tier.name}</span>
+        </h2>
+        <p>{formatPoints(view.tier.earned_12m)} points earned in the last 12 months.</p>
+        {next ? (
+          <>
+            <progress max={next.threshold} value={Math.min(view.tier.earned_12m, next.threshold)} aria-label={`Progress to ${next.name}`} />
+            <p class="muted">
+              {formatPoints(next.points_to_go)} more to reach {next.name}.
+            </p>
+          </>
+        ) : (
+          <p class="ok">You are in the top tier.</p>
+        )}
+      </section>
+      <section class="card" aria-labelledby="brands-h">
+        <h2 id="brands-h">Linked brands</h2>
+        {view.brands.length === 0 ? <p class="muted">No brand is linked to this account.</p> : null}
+        <ul class="plain">
+          {view.brands.map((b) => (
+            <li>
+              <span>
+                <strong>{b.name}</strong> <span class="muted">since {b.linked_at.slice(0, 10)}</span>
+              </span>
+              <form method="post" action="/portal/unlink" class="inline">
+                <input type="hidden" name="csrf" value={props.csrf} />
+                <input type="hidden" name="partner_id" value={b.partner_id} />
+                <button type="submit" class="secondary" aria-label={`Unlink ${b.name}`}>
+                  Unlink
+                </button>
+              </form>
+            </li>
+          ))}
+        </ul>
+        <h3>Link another brand</h3>
+        {props.newCode ? (
+          <div role="status">
+            <p>Give this code to the other brand (in its app or at its desk). It works once, until {formatDate(props.newCode.expires_at)}.</p>
+            <p class="code" data-testid="link-code">
+              {props.newCode.code}
+            </p>
+          </div>
+        ) : (
+          <p class="muted">Create a one-time code and enter it with the other brand to collect points in one place.</p>
+        )}
+        <form method="post" action="/portal/link-codes">
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <button type="submit">Create a link code</button>
+        </form>
+      </section>
+      <section class="card" aria-labelledby="history-h">
+        <h2 id="history-h">History</h2>
+        <History items={props.history} />
+      </section>
+    </Page>
+  );
+}
+
+async function currentSession(c: Context<AppEnv>): Promise<{ memberId: string; token: string } | null> {
+  const token = getCookie(c, COOKIE);
+  if (!token) return null;
+  const memberId = await sessionMember(c.var.services.db(), token, c.var.services.now());
+  return memberId ? { memberId, token } : null;
+}
+
+const sessionEnded = (c: Context<AppEnv>) =>
+  html(c, <Expired title="Your session has ended" message="For your security, account sessions last 15 minutes." />, 401);
+
+/** Same-origin form posts only: the browser's Origin (or Sec-Fetch-Site) must say so, and the form's token must match. */
+async function checkForm(c: Context<AppEnv>, sessionToken: string): Promise<Record<string, string>> {
+  const origin = c.req.header("origin");
+  const site = c.req.header("sec-fetch-site");
+  if ((origin && origin !== new URL(c.req.url).origin) || (site && site !== "same-origin"))
+    throw new DomainError("role_forbidden", "Cross-site form posts are refused.");
+  const form = (await c.req.parseBody()) as Record<string, string>;
+  if (typeof form.csrf !== "string" || form.csrf !== (await csrfFor(sessionToken)))
+    throw new DomainError("role_forbidden", "The form has expired; reload the page.");
+  return form;
+}
+
+async function renderAccount(c: Context<AppEnv>, session: { memberId: string; token: string }, extra: { newCode?: { code: string; expires_at: string }; notice?: string } = {}) {
+  const db = c.var.services.db();
+  const [view, history] = await Promise.all([portalView(db, session.memberId), memberHistory(db, session.memberId, 50)]);
+  return html(c, <AccountPage view={view} history={history} csrf={await csrfFor(session.token)} {...extra} />);
+}
+
+/** The member portal: server-rendered, no scripts, no CDN; a short HttpOnly session from a one-time URL. */
+export function registerPortal(app: OpenAPIHono<AppEnv>) {
+  registerStylesheet(app);
+
+  app.get("/portal/login/:token", async (c) => {
+    const token = c.req.param("token");
+    // Showing the page does not spend the link, so a link preview cannot burn it; the button does.
+    if (!/^[A-Za-z0-9_-]{20,100}$/.test(token) || !(await loginIsUsable(c.var.services.db(), token, c.var.services.now())))
+      return html(c, <Expired title="This link has expired" message="Account links work once, for 10 minutes." />, 410);
+    return html(c, <LoginPage token={token} />);
+  });
+
+  app.post("/portal/login", async (c) => {
+    const form = (await c.req.parseBody()) as Record<string, string>;
+    const token = typeof form.token === "string" ? form.token : "";
+    const db = c.var.services.db();
+    const session = /^[A-Za-z0-9_-]{20,100}$/.test(token) ? await db.transaction((tx) => startPortalSession(tx, token, c.var.services.now())) : null;
+    if (!session) return html(c, <Expired title="This link has expired" message="Account links work once, for 10 minutes." />, 410);
+    setCookie(c, COOKIE, session.sessionToken, {
+      httpOnly: true,
+      secure: new URL(c.req.url).protocol === "https:",
+      sameSite: "Lax",
+      path: "/portal",
+      maxAge: PORTAL_SESSION_TTL_SECONDS,
+    });
+    return c.redirect("/portal", 303);
+  });
+
+  app.get("/portal", async (c) => {
+    const session = await currentSession(c);
+    if (!session) return sessionEnded(c);
+    return renderAccount(c, session);
+  });
+
+  app.post("/portal/link-codes", async (c) => {
+    const session = await currentSession(c);
+    if (!session) return sessionEnded(c);
+    await checkForm(c, session.token);
+    const now = c.var.services.now();
+    const code = await c.var.services.db().transaction((tx) => createLinkCode(tx, session.memberId, null, now));
+    return renderAccount(c, session, { newCode: code });
+  });
+
+  app.post("/portal/unlink", async (c) => {
+    const session = await currentSession(c);
+    if (!session) return sessionEnded(c);
+    const form = await checkForm(c, session.token);
+    const partnerId = typeof form.partner_id === "string" ? form.partner_id.slice(0, 63) : "";
+    const now = c.var.services.now();
+    let notice = "That brand is no longer linked.";
+    try {
+      await c.var.services.db().transaction((tx) => unlinkMember(tx, partnerId, session.memberId, now));
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      notice = "That brand was not linked.";
+    }
+    return renderAccount(c, session, { notice });
+  });
+
+  app.post("/portal/logout", async (c) => {
+    const session = await currentSession(c);
+    if (session) {
+      await checkForm(c, session.token);
+      await endPortalSession(c.var.services.db(), session.token, c.var.services.now());
+    }
+    deleteCookie(c, COOKIE, { path: "/portal" });
+    return html(c, <Expired title="You are signed out" message="Your account session has ended." />);
+  });
+}
