@@ -14,6 +14,7 @@ import { registerWellKnown } from "./routes/well-known.js";
 import { registerAdminPartners } from "./routes/admin-partners.js";
 import { registerMembers } from "./routes/members.js";
 import { registerAdminMembers } from "./routes/admin-members.js";
+import { registerLedger } from "./routes/ledger.js";
 import { registerPortal } from "./web/portal.js";
 
 export const API_VERSION = "1.0.0";
@@ -65,6 +66,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerAdminPartners(app);
   registerMembers(app);
   registerAdminMembers(app);
+  registerLedger(app);
   registerPortal(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "SignedRequest", {

@@ -19,6 +19,8 @@ export interface Config {
   neonWsProxy: string | undefined;
   /** Base URL used in links we hand out (portal URLs), without a trailing slash. */
   publicBaseUrl: string | undefined;
+  /** Points expire this many months after they were earned. */
+  expiryMonths: number;
   /** Deployment environment name; "production" refuses development-only switches. */
   environment: "production" | "development" | "test";
 }
@@ -53,6 +55,7 @@ const EnvSchema = z.object({
   NEON_WS_PROXY: z.string().min(1).max(1024).optional(),
   PUBLIC_BASE_URL: z.url().max(1024).optional(),
   ENVIRONMENT: z.enum(["production", "development", "test"]).default("production"),
+  POINTS_EXPIRY_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
 });
 
 export class ConfigError extends Error {
@@ -82,5 +85,6 @@ export function loadConfig(env: Record<string, unknown>): Config {
     neonWsProxy: e.NEON_WS_PROXY,
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     environment: e.ENVIRONMENT,
+    expiryMonths: e.POINTS_EXPIRY_MONTHS,
   };
 }

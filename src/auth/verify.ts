@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { ledgerSql } from "../ledger/call.js";
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWK } from "jose";
 import type { Config } from "../config.js";
 import type { Database, Executor } from "../db/database.js";
@@ -242,35 +243,33 @@ export function rateShards(limitPerMinute: number): number {
   return Math.min(8, Math.max(1, Math.ceil(limitPerMinute / 1_200)));
 }
 
-/**
- * Spends the token's jti (refused if already spent, on any process) and counts the request
- * against the partner's per-minute limit, in one statement on `db`: pass the request's
- * transaction so the jti commits with the effect, or with nothing if the effect fails.
- */
-export async function consumeToken(db: Executor, token: VerifiedToken): Promise<void> {
+/** The token's fields as the ledger's SQL (`ledger_spend_token`) takes them. */
+export function tokenContext(token: VerifiedToken): Record<string, unknown> {
   const { caller, issuer, jti, exp, rateLimitPerMinute: limit, verifiedAt: now } = token;
-  const expiresAt = new Date((exp + CLOCK_SKEW_SECONDS) * 1000);
   const windowStartMs = Math.floor(now.getTime() / 60_000) * 60_000;
   const shards = limit === null ? 1 : rateShards(limit);
-  const shard = Math.floor(Math.random() * shards);
-  const partnerId = caller.kind === "partner" ? caller.partnerId : null;
-  const result = (await db.execute(sql`
-    with j as (
-      insert into used_tokens (issuer, jti, expires_at) values (${issuer}, ${jti}, ${expiresAt.toISOString()}::timestamptz)
-      on conflict do nothing returning 1
-    ), r as (
-      insert into rate_windows (partner_id, window_start, shard, count)
-      select ${partnerId}::text, ${new Date(windowStartMs).toISOString()}::timestamptz, ${shard}::smallint, 1 from j where ${partnerId}::text is not null
-      on conflict (partner_id, window_start, shard) do update set count = rate_windows.count + 1
-      returning count
-    )
-    select (select count(*) from j)::int as fresh, (select count from r)::int as shard_count`)) as unknown as {
-    rows: { fresh: number; shard_count: number | null }[];
+  const ctx: Record<string, unknown> = {
+    issuer,
+    jti,
+    jti_expires_at: new Date((exp + CLOCK_SKEW_SECONDS) * 1000).toISOString(),
+    partner_id: caller.kind === "partner" ? caller.partnerId : null,
   };
-  const row = result.rows[0]!;
-  if (row.fresh !== 1) refuse("replayed_token", "This token (jti) was already used; sign a fresh token for every request.");
-  if (limit !== null && row.shard_count !== null && row.shard_count * shards > limit) {
-    const retryAfter = Math.ceil((windowStartMs + 60_000 - now.getTime()) / 1000);
-    throw new DomainError("rate_limited", `Over ${limit} requests a minute; retry after ${retryAfter} s.`, { retryAfterSeconds: retryAfter });
+  if (limit !== null) {
+    Object.assign(ctx, {
+      rate_limit: limit,
+      shards,
+      shard: Math.floor(Math.random() * shards),
+      window_start: new Date(windowStartMs).toISOString(),
+      retry_after: Math.max(1, Math.ceil((windowStartMs + 60_000 - now.getTime()) / 1000)),
+    });
   }
+  return ctx;
+}
+
+/**
+ * Spends the token's jti (refused if already spent, on any process) and counts the request
+ * against the partner's per-minute limit, in one statement on `db`.
+ */
+export async function consumeToken(db: Executor, token: VerifiedToken): Promise<void> {
+  await ledgerSql(db, "ledger_spend_token", tokenContext(token));
 }

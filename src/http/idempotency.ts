@@ -4,9 +4,9 @@ import { callerScope } from "../auth/caller.js";
 import type { Tx } from "../db/database.js";
 import { DomainError } from "../errors.js";
 import { runIdempotent, type StoredResponse } from "../idempotency.js";
-import { sha256Hex } from "../lib/encoding.js";
 import type { AppEnv } from "./env.js";
-import { rawTarget, spendToken } from "./auth.js";
+import { spendToken } from "./auth.js";
+import { requestFingerprint } from "./ledger.js";
 import { problemBody } from "./problem.js";
 
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
@@ -31,8 +31,7 @@ export const requireIdempotencyKey = () =>
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function idempotent(c: Context<AppEnv>, effect: (tx: Tx) => Promise<StoredResponse>): Promise<any> {
   const key = c.req.header("idempotency-key")!;
-  const body = c.var.rawBody;
-  const fingerprint = await sha256Hex(`${c.req.method}\n${rawTarget(c)}\n${await sha256Hex(body)}`);
+  const fingerprint = await requestFingerprint(c);
   const result = await runIdempotent(
     c.var.services.db(),
     { scope: callerScope(c.var.caller), key, fingerprint },

@@ -1,8 +1,88 @@
+import { sql } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
+import { DomainError, validationFailed } from "../errors.js";
+import { TIER_WINDOW_MONTHS } from "./tiers.js";
 
-/** Points earned by the member over the tier window (the ledger fills this in). */
-export async function earnedLast12Months(_db: Executor, _memberId: string): Promise<number> {
-  return 0;
+export const PUBLIC_TYPES = ["earn", "burn", "earn_reversal", "burn_refund", "expiry", "adjustment"] as const;
+const publicTypes = sql.raw(PUBLIC_TYPES.map((t) => `'${t}'`).join(","));
+
+export interface Transaction {
+  transaction_id: string;
+  type: (typeof PUBLIC_TYPES)[number];
+  partner_id: string;
+  member_id: string;
+  points: number;
+  reference: string | null;
+  status: "posted" | "pending";
+  created_at: string;
+  available_at?: string;
+  original_transaction_id?: string;
+}
+
+type Row = { r: Transaction };
+const rows = async <T>(db: Executor, q: ReturnType<typeof sql>) => ((await db.execute(q)) as unknown as { rows: T[] }).rows;
+
+/** Points earned by the member over the tier window (earns less earn reversals). */
+export async function earnedLast12Months(db: Executor, memberId: string, now = new Date()): Promise<number> {
+  const since = new Date(now);
+  since.setUTCMonth(since.getUTCMonth() - TIER_WINDOW_MONTHS);
+  const [row] = await rows<{ n: string }>(db, sql`select ledger_earned_since(${memberId}, ${since.toISOString()}::timestamptz)::text as n`);
+  return Number(row!.n);
+}
+
+/** Releases the member's due pending points and ends its lapsed holds, so a read is current. */
+export async function settleMember(db: Executor, memberId: string, now: Date, idPrefix: string): Promise<void> {
+  await db.execute(sql`select ledger_settle_member(${memberId}, ${now.toISOString()}::timestamptz, ${idPrefix})`);
+}
+
+/** One of the caller's own transactions. Anyone else's is "not found", exactly like a missing one. */
+export async function getTransaction(db: Executor, partnerId: string, id: string, now: Date): Promise<Transaction> {
+  if (!/^txn_[0-9a-z]{26}$/.test(id)) throw new DomainError("not_found", "No such transaction.");
+  const [row] = await rows<Row>(
+    db,
+    sql`select ledger_txn_json(p, ${now.toISOString()}::timestamptz) as r from postings p
+        where p.id = ${id} and p.partner_id = ${partnerId} and p.type in (${publicTypes})`,
+  );
+  if (!row) throw new DomainError("not_found", "No such transaction.");
+  return row.r;
+}
+
+function encodeCursor(createdAt: string, id: string): string {
+  return btoa(JSON.stringify([createdAt, id])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const parsed = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))) as unknown;
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === "string" && !Number.isNaN(Date.parse(parsed[0])) && /^txn_[0-9a-z]{26}$/.test(String(parsed[1])))
+      return [parsed[0], parsed[1] as string];
+  } catch {
+    // fall through
+  }
+  throw validationFailed([{ path: "cursor", message: "is not a cursor this API returned" }]);
+}
+
+/** The caller's transactions, newest first, optionally for one member, keyset-paginated. */
+export async function listTransactions(
+  db: Executor,
+  partnerId: string,
+  options: { memberId?: string; limit: number; cursor?: string },
+  now: Date,
+): Promise<{ data: Transaction[]; next_cursor: string | null }> {
+  const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+  const found = await rows<Row & { created_at: string; id: string }>(
+    db,
+    sql`select ledger_txn_json(p, ${now.toISOString()}::timestamptz) as r, ledger_ts(p.created_at) as created_at, p.id
+        from postings p
+        where p.partner_id = ${partnerId} and p.type in (${publicTypes})
+          ${options.memberId ? sql`and p.member_id = ${options.memberId}` : sql``}
+          ${after ? sql`and (p.created_at, p.id) < (${after[0]}::timestamptz, ${after[1]})` : sql``}
+        order by p.created_at desc, p.id desc
+        limit ${options.limit + 1}`,
+  );
+  const page = found.slice(0, options.limit);
+  const last = page.at(-1);
+  return { data: page.map((r) => r.r), next_cursor: found.length > options.limit && last ? encodeCursor(last.created_at, last.id) : null };
 }
 
 export interface HistoryItem {
@@ -15,7 +95,34 @@ export interface HistoryItem {
   available_at?: string;
 }
 
-/** The member's transactions across all brands, newest first (the ledger fills this in). */
-export async function memberHistory(_db: Executor, _memberId: string, _limit: number): Promise<HistoryItem[]> {
-  return [];
+const LABELS: Record<string, [label: string, sign: 1 | -1]> = {
+  earn: ["Earned", 1],
+  burn: ["Spent", -1],
+  earn_reversal: ["Earning reversed", -1],
+  burn_refund: ["Refund", 1],
+  expiry: ["Expired", -1],
+  adjustment: ["Adjustment", 1],
+};
+
+/** The member's own history across every brand, newest first (for the portal). */
+export async function memberHistory(db: Executor, memberId: string, limit: number, now = new Date()): Promise<HistoryItem[]> {
+  const found = await rows<{ r: Transaction; partner_name: string | null }>(
+    db,
+    sql`select ledger_txn_json(p, ${now.toISOString()}::timestamptz) as r, pa.name as partner_name
+        from postings p left join partners pa on pa.id = p.partner_id
+        where p.member_id = ${memberId} and p.type in (${publicTypes})
+        order by p.created_at desc, p.id desc limit ${limit}`,
+  );
+  return found.map(({ r, partner_name }) => {
+    const [label, sign] = LABELS[r.type] ?? [r.type, 1];
+    return {
+      transaction_id: r.transaction_id,
+      created_at: r.created_at,
+      partner_name: partner_name ?? "Coalesce",
+      label,
+      signed_points: sign * r.points,
+      status: r.status,
+      ...(r.available_at ? { available_at: r.available_at } : {}),
+    };
+  });
 }

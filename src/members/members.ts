@@ -4,7 +4,7 @@ import { memberLinks, members } from "../db/schema/index.js";
 import { DomainError } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { tierFor, type TierStatus } from "../ledger/tiers.js";
-import { earnedLast12Months } from "../ledger/queries.js";
+import { earnedLast12Months, settleMember } from "../ledger/queries.js";
 
 export interface Balance {
   available: number;
@@ -58,20 +58,22 @@ export async function resolveMember(
   return { memberId: link.memberId, externalRef: link.externalRef };
 }
 
-export async function memberBalance(db: Executor, memberId: string): Promise<{ balance: Balance; tier: string; tierStatus: TierStatus }> {
+export async function memberBalance(db: Executor, memberId: string, now = new Date()): Promise<{ balance: Balance; tier: string; tierStatus: TierStatus }> {
+  // Reads are current: due pending points are released and lapsed holds ended first.
+  await settleMember(db, memberId, now, newId("txn", now.getTime()));
   const [row] = await db
     .select({ available: members.available, pending: members.pending, held: members.held })
     .from(members)
     .where(eq(members.id, memberId));
   if (!row) throw notFound();
-  const tierStatus = tierFor(await earnedLast12Months(db, memberId));
+  const tierStatus = tierFor(await earnedLast12Months(db, memberId, now));
   return { balance: { available: row.available, pending: row.pending, held: row.held }, tier: tierStatus.tier.name, tierStatus };
 }
 
 /** What `GET /v1/members/{member}` shows the caller: its own reference, never another partner's. */
-export async function getMember(db: Executor, partnerId: string, ref: string): Promise<MemberView> {
+export async function getMember(db: Executor, partnerId: string, ref: string, now = new Date()): Promise<MemberView> {
   const { memberId, externalRef } = await resolveMember(db, partnerId, ref);
-  const { balance, tier } = await memberBalance(db, memberId);
+  const { balance, tier } = await memberBalance(db, memberId, now);
   return { member_id: memberId, external_ref: externalRef, tier, balance };
 }
 
@@ -90,7 +92,7 @@ export async function enrolMember(
     .select({ memberId: memberLinks.memberId })
     .from(memberLinks)
     .where(and(eq(memberLinks.partnerId, partnerId), eq(memberLinks.externalRef, externalRef), isNull(memberLinks.unlinkedAt)));
-  if (existing[0]) return { created: false, member: await getMember(tx, partnerId, existing[0].memberId) };
+  if (existing[0]) return { created: false, member: await getMember(tx, partnerId, existing[0].memberId, now) };
 
   const memberId = newId("mbr", now.getTime());
   const inserted = (await tx.execute(sql`
@@ -102,7 +104,7 @@ export async function enrolMember(
   if (inserted.rows.length === 0) {
     // A concurrent enrolment of the same reference committed first: use its member.
     await tx.delete(members).where(eq(members.id, memberId));
-    return { created: false, member: await getMember(tx, partnerId, `ext:${externalRef}`) };
+    return { created: false, member: await getMember(tx, partnerId, `ext:${externalRef}`, now) };
   }
-  return { created: true, member: await getMember(tx, partnerId, memberId) };
+  return { created: true, member: await getMember(tx, partnerId, memberId, now) };
 }

@@ -110,8 +110,8 @@ export interface PortalView {
 }
 
 /** What the member sees of itself: balance, tier, and the brands it is linked to (not their references). */
-export async function portalView(db: Executor, memberId: string): Promise<PortalView> {
-  const { balance, tierStatus } = await memberBalance(db, memberId);
+export async function portalView(db: Executor, memberId: string, now: Date): Promise<PortalView> {
+  const { balance, tierStatus } = await memberBalance(db, memberId, now);
   const brands = await db
     .select({ partner_id: partners.id, name: partners.name, category: partners.category, linkedAt: memberLinks.createdAt })
     .from(memberLinks)

@@ -111,7 +111,7 @@ export function registerMembers(app: OpenAPIHono<AppEnv>) {
     }),
   );
   app.openapi(read, async (c) => {
-    const member = await authorizedRead(c, () => getMember(c.var.services.db(), callingPartner(c), c.req.valid("param").member));
+    const member = await authorizedRead(c, () => getMember(c.var.services.db(), callingPartner(c), c.req.valid("param").member, c.var.services.now()));
     return c.json(member, 200);
   });
   app.openapi(linkCode, (c) =>

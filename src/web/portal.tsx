@@ -208,7 +208,9 @@ async function checkForm(c: Context<AppEnv>, sessionToken: string): Promise<Reco
 
 async function renderAccount(c: Context<AppEnv>, session: { memberId: string; token: string }, extra: { newCode?: { code: string; expires_at: string }; notice?: string } = {}) {
   const db = c.var.services.db();
-  const [view, history] = await Promise.all([portalView(db, session.memberId), memberHistory(db, session.memberId, 50)]);
+  const now = c.var.services.now();
+  const view = await portalView(db, session.memberId, now);
+  const history = await memberHistory(db, session.memberId, 50, now);
   return html(c, <AccountPage view={view} history={history} csrf={await csrfFor(session.token)} {...extra} />);
 }
 

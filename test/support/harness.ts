@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { PartnerClient, StaffClient, type PartnerDocument } from "../../src/client/index.js";
 import { createTestContext, type TestContext } from "./app.js";
+import { verifyLedger, type Breach } from "../../src/ledger/verify.js";
 
 export const BASE_URL = "http://coalesce.test";
 
@@ -20,7 +21,21 @@ export async function newKeyPair(kid: string, alg: "ES256" | "EdDSA" = "ES256") 
 }
 
 /** Tables a refused request must leave untouched. */
-const WATCHED_TABLES = ["partners", "partner_keys", "members", "member_links", "used_tokens", "idempotency_keys", "rate_windows", "link_codes", "portal_tokens"];
+const WATCHED_TABLES = [
+  "partners",
+  "partner_keys",
+  "members",
+  "member_links",
+  "used_tokens",
+  "idempotency_keys",
+  "rate_windows",
+  "link_codes",
+  "portal_tokens",
+  "postings",
+  "entries",
+  "lots",
+  "holds",
+];
 
 export interface Harness extends TestContext {
   fetch: (input: string, init: RequestInit) => Promise<Response>;
@@ -28,6 +43,8 @@ export interface Harness extends TestContext {
   /** Registers a partner through the admin API, as an operator would, with a fresh key pair. */
   partner(overrides?: Partial<PartnerDocument> & { alg?: "ES256" | "EdDSA" }): Promise<TestPartner>;
   rowCounts(): Promise<Record<string, number>>;
+  /** Every ledger invariant (src/ledger/verify.ts); returns the breaches, [] when sound. */
+  verify(): Promise<Breach[]>;
 }
 
 let counter = 0;
@@ -66,6 +83,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
       const client = new PartnerClient({ baseUrl: BASE_URL, issuer: id, privateJwk, fetch });
       return { id, client, privateJwk, doc };
     },
+    verify: () => verifyLedger(t.db.handle.db),
     async rowCounts() {
       const counts: Record<string, number> = {};
       for (const table of WATCHED_TABLES) {

@@ -1,0 +1,119 @@
+import { sql } from "drizzle-orm";
+import { bigint, boolean, check, index, numeric, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+const points = (name: string) => bigint(name, { mode: "number" });
+const price = (name: string) => numeric(name, { precision: 20, scale: 6 });
+
+/**
+ * One posting per business event (earn, burn, reversal, release of pending points, hold, …).
+ * Append-only: a trigger refuses UPDATE and DELETE. Prices are locked onto the posting when it
+ * is made, so a later change of terms never rewrites history.
+ */
+export const postings = pgTable(
+  "postings",
+  {
+    id: text("id").primaryKey(),
+    type: text("type").notNull(),
+    partnerId: text("partner_id"),
+    memberId: text("member_id").notNull(),
+    points: points("points").notNull(),
+    basePoints: points("base_points").notNull().default(0),
+    bonusPoints: points("bonus_points").notNull().default(0),
+    /** Of the bonus, the points the operator pays for (tier bonus, operator-funded promotions). */
+    operatorFundedPoints: points("operator_funded_points").notNull().default(0),
+    reference: text("reference"),
+    createdAt: ts("created_at").notNull(),
+    /** When the partner says the purchase happened (informational; periods follow created_at). */
+    occurredAt: ts("occurred_at"),
+    availableAt: ts("available_at"),
+    originalId: text("original_id"),
+    holdId: text("hold_id"),
+    currency: text("currency"),
+    amountMinor: bigint("amount_minor", { mode: "number" }),
+    category: text("category"),
+    settlementCurrency: text("settlement_currency"),
+    billing: text("billing"),
+    issuePricePerPoint: price("issue_price_per_point"),
+    redemptionPricePerPoint: price("redemption_price_per_point"),
+  },
+  (t) => [
+    index("postings_member_created").on(t.memberId, t.createdAt),
+    index("postings_partner_created").on(t.partnerId, t.createdAt),
+    index("postings_created").on(t.createdAt),
+    index("postings_original").on(t.originalId),
+    check("postings_points_positive", sql`${t.points} > 0`),
+    check(
+      "postings_type",
+      sql`${t.type} in ('earn','burn','earn_reversal','burn_refund','expiry','adjustment','release','hold','capture','hold_release')`,
+    ),
+  ],
+);
+
+/** Double-entry lines: every posting's entries sum to zero (checked by a deferred constraint trigger). */
+export const entries = pgTable(
+  "entries",
+  {
+    postingId: text("posting_id").notNull(),
+    account: text("account").notNull(),
+    amount: points("amount").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.postingId, t.account] }), index("entries_account").on(t.account), check("entries_nonzero", sql`${t.amount} <> 0`)],
+);
+
+/**
+ * Earned points in lots, oldest spent first; each lot remembers the partner that issued it and
+ * the issue price locked then (settlement and the flow matrix follow lots). `remaining` is a
+ * running figure kept with `lot_moves`, whose rows are append-only.
+ */
+export const lots = pgTable(
+  "lots",
+  {
+    id: text("id").primaryKey(),
+    memberId: text("member_id").notNull(),
+    partnerId: text("partner_id").notNull(),
+    points: points("points").notNull(),
+    remaining: points("remaining").notNull(),
+    earnedAt: ts("earned_at").notNull(),
+    availableAt: ts("available_at").notNull(),
+    released: boolean("released").notNull(),
+    expiresAt: ts("expires_at").notNull(),
+  },
+  (t) => [
+    index("lots_member_open").on(t.memberId, t.expiresAt).where(sql`${t.remaining} > 0`),
+    index("lots_pending_due").on(t.availableAt).where(sql`not ${t.released}`),
+    index("lots_expiry_due").on(t.expiresAt).where(sql`${t.released} and ${t.remaining} > 0`),
+    check("lots_remaining_range", sql`${t.remaining} >= 0 and ${t.remaining} <= ${t.points}`),
+  ],
+);
+
+/** Every change to a lot's remaining points, by the posting that made it. */
+export const lotMoves = pgTable(
+  "lot_moves",
+  {
+    postingId: text("posting_id").notNull(),
+    lotId: text("lot_id").notNull(),
+    /** Negative when points leave the lot (burn, hold, expiry, reversal), positive when they return. */
+    points: points("points").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.postingId, t.lotId] }), index("lot_moves_lot").on(t.lotId)],
+);
+
+export const holds = pgTable(
+  "holds",
+  {
+    id: text("id").primaryKey(),
+    memberId: text("member_id").notNull(),
+    partnerId: text("partner_id").notNull(),
+    points: points("points").notNull(),
+    reference: text("reference").notNull(),
+    status: text("status", { enum: ["authorized", "captured", "voided", "expired"] }).notNull(),
+    createdAt: ts("created_at").notNull(),
+    expiresAt: ts("expires_at").notNull(),
+    postingId: text("posting_id").notNull(),
+    capturedPoints: points("captured_points"),
+    captureTransactionId: text("capture_transaction_id"),
+    closedAt: ts("closed_at"),
+  },
+  (t) => [index("holds_expiring").on(t.expiresAt).where(sql`${t.status} = 'authorized'`), index("holds_member").on(t.memberId)],
+);

@@ -1,0 +1,77 @@
+import { sql, type SQL } from "drizzle-orm";
+import type { Executor } from "../db/database.js";
+
+export interface Breach {
+  invariant: string;
+  rows: unknown[];
+}
+
+const MEMBER_ACCOUNT = sql`split_part(account, ':', 2)`;
+
+/** Each invariant is a query that returns the rows breaking it (at most 20 shown). */
+const INVARIANTS: [name: string, query: SQL][] = [
+  ["every posting's entries sum to zero", sql`select posting_id, sum(amount)::text as total from entries group by posting_id having sum(amount) <> 0`],
+  ["every posting has entries", sql`select p.id, p.type from postings p where not exists (select 1 from entries e where e.posting_id = p.id)`],
+  ["no entry without its posting", sql`select e.posting_id from entries e left join postings p on p.id = e.posting_id where p.id is null`],
+  [
+    "member balances equal the sum of their entries",
+    sql`with sums as (
+          select ${MEMBER_ACCOUNT} as member_id,
+                 sum(amount) filter (where account like '%:available') as available,
+                 sum(amount) filter (where account like '%:pending') as pending,
+                 sum(amount) filter (where account like '%:held') as held
+            from entries where account like 'member:%' group by 1)
+        select m.id, m.available, m.pending, m.held, s.available::text as e_available, s.pending::text as e_pending, s.held::text as e_held
+          from members m left join sums s on s.member_id = m.id
+         where m.available <> coalesce(s.available, 0) or m.pending <> coalesce(s.pending, 0) or m.held <> coalesce(s.held, 0)`,
+  ],
+  [
+    "released lots add up to max(available + held, 0), unreleased lots to pending",
+    sql`select m.id, m.available, m.pending, m.held,
+               coalesce(sum(l.remaining) filter (where l.released), 0)::text as released_lots,
+               coalesce(sum(l.remaining) filter (where not l.released), 0)::text as pending_lots
+          from members m left join lots l on l.member_id = m.id
+         group by m.id
+        having coalesce(sum(l.remaining) filter (where l.released), 0) <> greatest(m.available + m.held, 0)
+            or coalesce(sum(l.remaining) filter (where not l.released), 0) <> m.pending`,
+  ],
+  [
+    "each lot's remaining equals its points plus its moves",
+    sql`select l.id, l.points, l.remaining, coalesce(sum(mv.points), 0)::text as moved
+          from lots l left join lot_moves mv on mv.lot_id = l.id
+         group by l.id having l.remaining <> l.points + coalesce(sum(mv.points), 0)`,
+  ],
+  [
+    "held equals the points of authorized holds",
+    sql`select m.id, m.held, coalesce(sum(h.points) filter (where h.status = 'authorized'), 0)::text as holds
+          from members m left join holds h on h.member_id = m.id
+         group by m.id having m.held <> coalesce(sum(h.points) filter (where h.status = 'authorized'), 0)`,
+  ],
+  [
+    "a negative balance only ever comes from an earn reversal",
+    sql`select m.id, m.available from members m
+         where m.available < 0 and not exists (select 1 from postings p where p.member_id = m.id and p.type = 'earn_reversal')`,
+  ],
+  [
+    "reversals never exceed their original",
+    sql`select o.id, o.points, sum(r.points)::text as reversed from postings o join postings r on r.original_id = o.id
+         where r.type in ('earn_reversal', 'burn_refund') group by o.id, o.points having sum(r.points) > o.points`,
+  ],
+  [
+    "every ledger account sums to zero across the ledger",
+    sql`select sum(amount)::text as total from entries having sum(amount) <> 0`,
+  ],
+  ["every idempotency record has its answer", sql`select scope, key from idempotency_keys where status_code is null`],
+];
+
+/** Checks every ledger invariant; an empty list means the ledger is sound. */
+export async function verifyLedger(db: Executor): Promise<Breach[]> {
+  const breaches: Breach[] = [];
+  for (const [invariant, query] of INVARIANTS) {
+    const result = (await db.execute(sql`select * from (${query}) breach limit 20`)) as unknown as { rows: unknown[] };
+    if (result.rows.length > 0) breaches.push({ invariant, rows: result.rows });
+  }
+  return breaches;
+}
+
+export const INVARIANT_NAMES = INVARIANTS.map(([name]) => name);

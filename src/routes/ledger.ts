@@ -1,0 +1,238 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/env.js";
+import { authorizedRead, callingPartner, requirePartner } from "../http/auth.js";
+import { requireIdempotencyKey } from "../http/idempotency.js";
+import { ledgerPosting } from "../http/ledger.js";
+import { commonErrors, problem } from "../http/schemas.js";
+import { validationFailed } from "../errors.js";
+import { quoteEarn } from "../ledger/post.js";
+import { getTransaction, listTransactions } from "../ledger/queries.js";
+import { resolveMember } from "../members/members.js";
+import { CurrencyCode } from "../partners/document.js";
+import { BalanceSchema, IdempotencyHeader, json, jsonBody, security } from "./common.js";
+
+const Points = z.int().min(1).max(1_000_000_000).openapi({ description: "1 to 1,000,000,000 points." });
+const Reference = z.string().min(1).max(128).openapi({ description: "Your reference for this operation (order, booking…), 1–128 characters." });
+const MemberRef = z.string().min(1).max(140).openapi({ description: "mbr_… or ext:<your customer reference>", example: "ext:guest-1001" });
+const Timestamp = z.iso.datetime({ offset: true }).max(40);
+
+const TransactionSchema = z
+  .object({
+    transaction_id: z.string(),
+    type: z.enum(["earn", "burn", "earn_reversal", "burn_refund", "expiry", "adjustment"]),
+    partner_id: z.string(),
+    member_id: z.string(),
+    points: z.int(),
+    reference: z.string().nullable(),
+    status: z.enum(["posted", "pending"]),
+    created_at: z.string(),
+    available_at: z.string().optional(),
+    original_transaction_id: z.string().optional(),
+  })
+  .openapi("Transaction");
+
+const EarnBody = z
+  .strictObject({
+    member: MemberRef,
+    amount_minor: z.int().min(0).max(100_000_000_000_000).openapi({ description: "Purchase amount in ISO 4217 minor units." }),
+    currency: CurrencyCode,
+    category: z.string().min(1).max(64).regex(/^[a-z0-9_-]+$/).optional(),
+    reference: Reference,
+    occurred_at: Timestamp.optional(),
+    available_at: Timestamp.optional().openapi({ description: "Points stay pending until then (at most 366 days ahead)." }),
+    points: Points.optional().openapi({ description: "Explicit base points, where your contract allows them." }),
+  })
+  .openapi("EarnRequest");
+
+const QuoteSchema = z.object({ points: z.int(), base_points: z.int(), bonus_points: z.int() }).openapi("EarnQuote");
+const EarnResult = z.object({ transaction: TransactionSchema, balance: BalanceSchema, base_points: z.int(), bonus_points: z.int() }).openapi("EarnResult");
+const PostingResult = z.object({ transaction: TransactionSchema, balance: BalanceSchema }).openapi("PostingResult");
+const HoldSchema = z
+  .object({ hold_id: z.string(), status: z.literal("authorized"), points: z.int(), expires_at: z.string(), balance: BalanceSchema })
+  .openapi("Hold");
+const HoldParam = z.object({ hold_id: z.string().min(1).max(64).openapi({ param: { name: "hold_id", in: "path" } }) });
+const TxnParam = z.object({ transaction_id: z.string().min(1).max(64).openapi({ param: { name: "transaction_id", in: "path" } }) });
+const Empty = z.strictObject({});
+const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { "application/json": { schema } } });
+const posting = () => [requirePartner(), requireIdempotencyKey()];
+const MAX_PENDING_MS = 366 * 86_400_000;
+
+const routes = {
+  quote: createRoute({
+    method: "post",
+    path: "/v1/earn/quote",
+    tags: ["Ledger"],
+    summary: "How many points an earn would credit (writes nothing)",
+    security,
+    middleware: [requirePartner()] as const,
+    request: { body: jsonBody(EarnBody) },
+    responses: { 200: json(QuoteSchema, "The quote."), 404: problem("No such member is linked to you."), ...commonErrors },
+  }),
+  earn: createRoute({
+    method: "post",
+    path: "/v1/earn",
+    tags: ["Ledger"],
+    summary: "Credit points for a purchase",
+    description:
+      "base_points = floor(amount in major units × points_per_unit) of the matching earn rule (or your explicit points, where allowed); " +
+      "bonus_points come from the member's tier. With available_at in the future the points are pending until then.",
+    security,
+    middleware: posting(),
+    request: { headers: IdempotencyHeader, body: jsonBody(EarnBody) },
+    responses: { 201: json(EarnResult, "Posted."), 404: problem("No such member is linked to you."), ...commonErrors },
+  }),
+  burn: createRoute({
+    method: "post",
+    path: "/v1/burn",
+    tags: ["Ledger"],
+    summary: "Spend points",
+    security,
+    middleware: posting(),
+    request: { headers: IdempotencyHeader, body: jsonBody(z.strictObject({ member: MemberRef, points: Points, reference: Reference }).openapi("BurnRequest")) },
+    responses: { 201: json(PostingResult, "Posted."), 404: problem("No such member is linked to you."), ...commonErrors },
+  }),
+  hold: createRoute({
+    method: "post",
+    path: "/v1/holds",
+    tags: ["Ledger"],
+    summary: "Reserve points (captured or voided later)",
+    security,
+    middleware: posting(),
+    request: {
+      headers: IdempotencyHeader,
+      body: jsonBody(
+        z
+          .strictObject({
+            member: MemberRef,
+            points: Points,
+            reference: Reference,
+            ttl_seconds: z.int().min(1).max(86_400).default(900).openapi({ description: "Default 900, at most 86400." }),
+          })
+          .openapi("HoldRequest"),
+      ),
+    },
+    responses: { 201: json(HoldSchema, "Authorized."), 404: problem("No such member is linked to you."), ...commonErrors },
+  }),
+  capture: createRoute({
+    method: "post",
+    path: "/v1/holds/{hold_id}/capture",
+    tags: ["Ledger"],
+    summary: "Capture all or part of a hold (the rest is released)",
+    security,
+    middleware: posting(),
+    request: { params: HoldParam, headers: IdempotencyHeader, body: optionalBody(z.strictObject({ points: Points.optional() }).openapi("CaptureRequest")) },
+    responses: {
+      200: json(
+        z.object({ hold_id: z.string(), status: z.literal("captured"), captured_points: z.int(), transaction: TransactionSchema, balance: BalanceSchema }).openapi("Capture"),
+        "Captured.",
+      ),
+      404: problem("No such hold."),
+      ...commonErrors,
+    },
+  }),
+  void: createRoute({
+    method: "post",
+    path: "/v1/holds/{hold_id}/void",
+    tags: ["Ledger"],
+    summary: "Release a hold",
+    security,
+    middleware: posting(),
+    request: { params: HoldParam, headers: IdempotencyHeader, body: optionalBody(Empty) },
+    responses: {
+      200: json(z.object({ hold_id: z.string(), status: z.literal("voided"), balance: BalanceSchema }).openapi("Void"), "Voided."),
+      404: problem("No such hold."),
+      ...commonErrors,
+    },
+  }),
+  reverse: createRoute({
+    method: "post",
+    path: "/v1/transactions/{transaction_id}/reversals",
+    tags: ["Ledger"],
+    summary: "Reverse an earn or refund a burn, in whole or in part",
+    description: "An earn_reversal takes points back even if spent (the balance may go negative); a burn_refund gives them back. Never more than the original in total.",
+    security,
+    middleware: posting(),
+    request: {
+      params: TxnParam,
+      headers: IdempotencyHeader,
+      body: jsonBody(z.strictObject({ points: Points.optional(), reference: Reference }).openapi("ReversalRequest")),
+    },
+    responses: { 201: json(PostingResult, "Posted."), 404: problem("No such transaction."), ...commonErrors },
+  }),
+  list: createRoute({
+    method: "get",
+    path: "/v1/transactions",
+    tags: ["Ledger"],
+    summary: "Your transactions, newest first",
+    security,
+    middleware: [requirePartner()] as const,
+    request: {
+      query: z.strictObject({
+        member: MemberRef.optional(),
+        limit: z
+          .string()
+          .regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 200")
+          .transform(Number)
+          .pipe(z.int().min(1).max(200))
+          .optional()
+          .openapi({ description: "1–200, default 50." }),
+        cursor: z.string().min(1).max(200).optional(),
+      }),
+    },
+    responses: {
+      200: json(z.object({ data: z.array(TransactionSchema), next_cursor: z.string().nullable() }).openapi("TransactionList"), "A page."),
+      404: problem("No such member is linked to you."),
+      ...commonErrors,
+    },
+  }),
+  get: createRoute({
+    method: "get",
+    path: "/v1/transactions/{transaction_id}",
+    tags: ["Ledger"],
+    summary: "One of your transactions",
+    security,
+    middleware: [requirePartner()] as const,
+    request: { params: TxnParam },
+    responses: { 200: json(TransactionSchema, "The transaction."), 404: problem("No such transaction."), ...commonErrors },
+  }),
+};
+
+function checkEarnTimes(body: z.infer<typeof EarnBody>, now: Date) {
+  if (body.available_at && Date.parse(body.available_at) - now.getTime() > MAX_PENDING_MS)
+    throw validationFailed([{ path: "available_at", message: "must be at most 366 days ahead" }]);
+  if (body.occurred_at && Date.parse(body.occurred_at) - now.getTime() > 86_400_000)
+    throw validationFailed([{ path: "occurred_at", message: "must not be in the future" }]);
+}
+
+export function registerLedger(app: OpenAPIHono<AppEnv>) {
+  app.openapi(routes.quote, async (c) => {
+    const body = c.req.valid("json");
+    const now = c.var.services.now();
+    checkEarnTimes(body, now);
+    const quote = await authorizedRead(c, () => quoteEarn(c.var.services.db(), c.var.services.config, { ...body, partner_id: callingPartner(c) }, now));
+    return c.json(quote, 200);
+  });
+  app.openapi(routes.earn, (c) => {
+    const body = c.req.valid("json");
+    checkEarnTimes(body, c.var.services.now());
+    return ledgerPosting(c, "earn", body);
+  });
+  app.openapi(routes.burn, (c) => ledgerPosting(c, "burn", c.req.valid("json")));
+  app.openapi(routes.hold, (c) => ledgerPosting(c, "hold", c.req.valid("json")));
+  app.openapi(routes.capture, (c) => ledgerPosting(c, "capture", { ...c.req.valid("json"), hold_id: c.req.valid("param").hold_id }));
+  app.openapi(routes.void, (c) => ledgerPosting(c, "void", { hold_id: c.req.valid("param").hold_id }));
+  app.openapi(routes.reverse, (c) => ledgerPosting(c, "reverse", { ...c.req.valid("json"), transaction_id: c.req.valid("param").transaction_id }));
+  app.openapi(routes.list, async (c) => {
+    const { member, limit, cursor } = c.req.valid("query");
+    const db = c.var.services.db();
+    const page = await authorizedRead(c, async () => {
+      const memberId = member ? (await resolveMember(db, callingPartner(c), member)).memberId : undefined;
+      return listTransactions(db, callingPartner(c), { memberId, limit: limit ?? 50, cursor }, c.var.services.now());
+    });
+    return c.json(page, 200);
+  });
+  app.openapi(routes.get, async (c) => {
+    const txn = await authorizedRead(c, () => getTransaction(c.var.services.db(), callingPartner(c), c.req.valid("param").transaction_id, c.var.services.now()));
+    return c.json(txn, 200);
+  });
+}
