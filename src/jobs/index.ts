@@ -1,4 +1,5 @@
 import { pruneRequestRecords } from "../auth/prune.js";
+import { expireLots, releaseDue } from "../ledger/jobs.js";
 import type { Services } from "../services.js";
 
 /** A periodic job: bounded work per run, safe to run concurrently with itself and to repeat. */
@@ -8,7 +9,7 @@ export interface Job {
 }
 
 /** Jobs in the order they run; each domain registers its own here. */
-export const JOBS: Job[] = [pruneRequestRecords];
+export const JOBS: Job[] = [releaseDue, expireLots, pruneRequestRecords];
 
 export interface JobsReport {
   [name: string]: { processed: number } | { error: string };

@@ -236,3 +236,32 @@ describe("idempotency and transaction reads", () => {
     }
   });
 });
+
+describe("scheduled jobs", () => {
+  it("release pending points at their time, end lapsed holds, and expire lots into breakage", async () => {
+    const { runScheduledJobs } = await import("../../src/jobs/index.js");
+    const m = await member();
+    const soon = Date.now() + 120_000;
+    await earn(m, 10_000, { available_at: new Date(soon).toISOString() }); // 1000 pending
+    await earn(m, 5_000); // 500 available
+    await taxi.client.call("POST", "/v1/holds", { member: m.id, points: 200, reference: "h", ttl_seconds: 60 });
+    const services = (at: number) => ({ config: h.config, db: () => h.db.handle.db, now: () => new Date(at) });
+    const balance = async () => (await h.db.handle.db.execute(
+      (await import("drizzle-orm")).sql`select available::int, pending::int, held::int from members where id = ${m.id}`,
+    )) as unknown as { rows: { available: number; pending: number; held: number }[] };
+
+    await runScheduledJobs(services(Date.now()), new Date());
+    expect((await balance()).rows[0]).toEqual({ available: 300, pending: 1000, held: 200 });
+    await runScheduledJobs(services(soon + 1000), new Date(soon + 1000));
+    expect((await balance()).rows[0]).toEqual({ available: 1500, pending: 0, held: 0 });
+    expect(await h.verify()).toEqual([]);
+
+    // 25 months on, every lot of this member has expired into breakage.
+    const future = Date.now() + 25 * 31 * 86_400_000;
+    const report = await runScheduledJobs(services(future), new Date(future));
+    expect(report.expire_points).toMatchObject({ processed: expect.any(Number) });
+    expect((await balance()).rows[0]).toEqual({ available: 0, pending: 0, held: 0 });
+    const txns = await hotel.client.call<{ data: Txn[] }>("GET", `/v1/transactions?member=${m.id}`);
+    expect(txns.data.map((t) => t.type)).toContain("expiry");
+  });
+});
