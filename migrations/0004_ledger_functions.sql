@@ -237,10 +237,12 @@ BEGIN
 END $$;
 --> statement-breakpoint
 
--- Points earned (earns less earn reversals) over the tier window.
+-- Points earned over the tier window: earns made since then, net of their own reversals
+-- (a reversal counts against the earn it reverses, whenever it happens).
 CREATE FUNCTION ledger_earned_since(member text, since timestamptz) RETURNS bigint LANGUAGE sql STABLE AS $$
-  SELECT coalesce(sum(CASE type WHEN 'earn' THEN points ELSE -points END), 0)::bigint
-    FROM postings WHERE member_id = member AND type IN ('earn', 'earn_reversal') AND created_at >= since
+  SELECT coalesce(sum(e.points - coalesce((SELECT sum(r.points) FROM postings r
+                                           WHERE r.original_id = e.id AND r.type = 'earn_reversal'), 0)), 0)::bigint
+    FROM postings e WHERE e.member_id = member AND e.type = 'earn' AND e.created_at >= since
 $$;
 --> statement-breakpoint
 
