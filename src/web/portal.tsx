@@ -196,9 +196,10 @@ const sessionEnded = (c: Context<AppEnv>) =>
 
 /** Same-origin form posts only: the browser's Origin (or Sec-Fetch-Site) must say so, and the form's token must match. */
 async function checkForm(c: Context<AppEnv>, sessionToken: string): Promise<Record<string, string>> {
+  // With Referrer-Policy: no-referrer browsers send "Origin: null"; Sec-Fetch-Site still tells.
   const origin = c.req.header("origin");
   const site = c.req.header("sec-fetch-site");
-  if ((origin && origin !== new URL(c.req.url).origin) || (site && site !== "same-origin"))
+  if ((origin && origin !== "null" && origin !== new URL(c.req.url).origin) || (site && site !== "same-origin"))
     throw new DomainError("role_forbidden", "Cross-site form posts are refused.");
   const form = (await c.req.parseBody()) as Record<string, string>;
   if (typeof form.csrf !== "string" || form.csrf !== (await csrfFor(sessionToken)))
