@@ -15,6 +15,7 @@ import { registerAdminPartners } from "./routes/admin-partners.js";
 import { registerMembers } from "./routes/members.js";
 import { registerAdminMembers } from "./routes/admin-members.js";
 import { registerLedger } from "./routes/ledger.js";
+import { registerAdminPromotions } from "./routes/admin-promotions.js";
 import { registerPortal } from "./web/portal.js";
 
 export const API_VERSION = "1.0.0";
@@ -67,6 +68,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerMembers(app);
   registerAdminMembers(app);
   registerLedger(app);
+  registerAdminPromotions(app);
   registerPortal(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "SignedRequest", {

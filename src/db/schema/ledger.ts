@@ -117,3 +117,45 @@ export const holds = pgTable(
   },
   (t) => [index("holds_expiring").on(t.expiresAt).where(sql`${t.status} = 'authorized'`), index("holds_member").on(t.memberId)],
 );
+
+/**
+ * Time-boxed promotions per partner and category: a multiplier of base points or a fixed bonus,
+ * drawn from a points budget that a conditional update never lets go below zero.
+ */
+export const promotions = pgTable(
+  "promotions",
+  {
+    id: text("id").primaryKey(),
+    partnerId: text("partner_id").notNull(),
+    name: text("name").notNull(),
+    category: text("category").notNull(),
+    multiplier: numeric("multiplier", { precision: 10, scale: 4 }),
+    fixedPoints: points("fixed_points"),
+    startsAt: ts("starts_at").notNull(),
+    endsAt: ts("ends_at").notNull(),
+    budgetPoints: points("budget_points").notNull(),
+    remainingPoints: points("remaining_points").notNull(),
+    /** Share of each bonus point the operator pays for: 0 (partner-funded) to 1 (operator-funded). */
+    operatorShare: numeric("operator_share", { precision: 5, scale: 4 }).notNull(),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [
+    index("promotions_partner_window").on(t.partnerId, t.startsAt, t.endsAt),
+    check("promotions_budget", sql`${t.remainingPoints} >= 0 and ${t.remainingPoints} <= ${t.budgetPoints}`),
+    check("promotions_kind", sql`(${t.multiplier} is null) <> (${t.fixedPoints} is null)`),
+    check("promotions_window", sql`${t.endsAt} > ${t.startsAt}`),
+    check("promotions_share", sql`${t.operatorShare} between 0 and 1`),
+  ],
+);
+
+/** Which promotions paid into which earn, and how much of it the operator funds. Append-only. */
+export const postingPromotions = pgTable(
+  "posting_promotions",
+  {
+    postingId: text("posting_id").notNull(),
+    promotionId: text("promotion_id").notNull(),
+    points: points("points").notNull(),
+    operatorPoints: points("operator_points").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.postingId, t.promotionId] }), index("posting_promotions_promotion").on(t.promotionId)],
+);
