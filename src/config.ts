@@ -21,6 +21,8 @@ export interface Config {
   publicBaseUrl: string | undefined;
   /** Points expire this many months after they were earned. */
   expiryMonths: number;
+  /** When set, all of a member's points expire after this many months without activity. */
+  inactivityExpiryMonths: number | undefined;
   /** Deployment environment name; "production" refuses development-only switches. */
   environment: "production" | "development" | "test";
 }
@@ -56,6 +58,7 @@ const EnvSchema = z.object({
   PUBLIC_BASE_URL: z.url().max(1024).optional(),
   ENVIRONMENT: z.enum(["production", "development", "test"]).default("production"),
   POINTS_EXPIRY_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
+  POINTS_INACTIVITY_EXPIRY_MONTHS: z.coerce.number().int().min(1).max(120).optional(),
 });
 
 export class ConfigError extends Error {
@@ -86,5 +89,6 @@ export function loadConfig(env: Record<string, unknown>): Config {
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     environment: e.ENVIRONMENT,
     expiryMonths: e.POINTS_EXPIRY_MONTHS,
+    inactivityExpiryMonths: e.POINTS_INACTIVITY_EXPIRY_MONTHS,
   };
 }

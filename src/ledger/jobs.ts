@@ -17,9 +17,23 @@ export const releaseDue: Job = {
     scalar(services, sql`select ledger_settle_due(${now.toISOString()}::timestamptz, ${MEMBERS_PER_RUN}, ${newId("txn", now.getTime())}) as n`),
 };
 
-/** Expires lots past their date into breakage, oldest first (bounded per run). */
+/**
+ * Expires lots past their date into breakage, oldest first, and, where configured, every lot of
+ * members inactive for POINTS_INACTIVITY_EXPIRY_MONTHS (bounded per run).
+ */
 export const expireLots: Job = {
   name: "expire_points",
-  run: (services, now) =>
-    scalar(services, sql`select ledger_expire_lots(${now.toISOString()}::timestamptz, ${LOTS_PER_RUN}, ${newId("txn", now.getTime())}) as n`),
+  async run(services, now) {
+    let n = await scalar(services, sql`select ledger_expire_lots(${now.toISOString()}::timestamptz, ${LOTS_PER_RUN}, ${newId("txn", now.getTime())}) as n`);
+    const months = services.config.inactivityExpiryMonths;
+    if (months !== undefined) {
+      const cutoff = new Date(now);
+      cutoff.setUTCMonth(cutoff.getUTCMonth() - months);
+      n += await scalar(
+        services,
+        sql`select ledger_expire_inactive(${now.toISOString()}::timestamptz, ${cutoff.toISOString()}::timestamptz, ${LOTS_PER_RUN}, ${newId("txn", now.getTime())}) as n`,
+      );
+    }
+    return n;
+  },
 };

@@ -265,3 +265,34 @@ describe("scheduled jobs", () => {
     expect(txns.data.map((t) => t.type)).toContain("expiry");
   });
 });
+
+describe("expiry after inactivity", () => {
+  it("expires every lot of a member inactive for the configured months, and no one else's", async () => {
+    const { runScheduledJobs } = await import("../../src/jobs/index.js");
+    const { loadConfig } = await import("../../src/config.js");
+    const config = { ...h.config, inactivityExpiryMonths: 6 };
+    const quiet = await member();
+    const busy = await member();
+    await earn(quiet, 10_000);
+    await earn(busy, 10_000);
+    const sevenMonths = Date.now() + 7 * 31 * 86_400_000;
+    // The busy member spends something a little before the run, in the seventh month.
+    const later = createNodeApp(h.config, h.db.handle, () => new Date(sevenMonths - 86_400_000));
+    const client = new PartnerClient({
+      baseUrl: BASE_URL,
+      issuer: taxi.id,
+      privateJwk: taxi.privateJwk,
+      fetch: async (i, init) => later.request(i, init),
+      clock: () => Math.floor((sevenMonths - 86_400_000) / 1000),
+    });
+    await client.call("POST", "/v1/burn", { member: busy.id, points: 1, reference: "still-here" });
+    await runScheduledJobs({ config, db: () => h.db.handle.db, now: () => new Date(sevenMonths) }, new Date(sevenMonths));
+    const balances = (await h.db.handle.db.execute(
+      (await import("drizzle-orm")).sql`select id, available::int from members where id in (${quiet.id}, ${busy.id})`,
+    )) as unknown as { rows: { id: string; available: number }[] };
+    const byId = Object.fromEntries(balances.rows.map((r) => [r.id, r.available]));
+    expect(byId[quiet.id]).toBe(0);
+    expect(byId[busy.id]).toBe(999);
+    expect(loadConfig({ POINTS_INACTIVITY_EXPIRY_MONTHS: "6" }).inactivityExpiryMonths).toBe(6);
+  });
+});

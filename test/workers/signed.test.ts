@@ -41,6 +41,37 @@ describe.skipIf(!pg.available)("signed requests through the Worker, Neon driver,
     expect(((await replay.json()) as { code: string }).code).toBe("replayed_token");
   });
 
+  it("posts earn, burn and a hold capture through the production driver, exactly once", async () => {
+    const admin = new StaffClient({ baseUrl: BASE, privateJwk: staffKey.privateJwk, sub: "ops@workers", role: "admin", fetch: fetchWorker });
+    const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+    const privateJwk = { ...(await exportJWK(privateKey)), kid: "w-k2", alg: "ES256" };
+    const { d: _d, ...publicJwk } = privateJwk;
+    const id = `w-${crypto.randomUUID().slice(0, 8)}`;
+    await admin.createPartner({
+      id,
+      name: "Workers Hotel",
+      category: "hotel",
+      settlement: { currency: "EUR", billing: "issuance", issue_price_per_point: "0.01", redemption_price_per_point: "0.008", period: "monthly" },
+      earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "10" }],
+      keys: [publicJwk],
+    });
+    const partner = new PartnerClient({ baseUrl: BASE, issuer: id, privateJwk, fetch: fetchWorker });
+    const m = await partner.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "w-guest" });
+    const body = { member: m.member_id, amount_minor: 12_345, currency: "EUR", reference: "w-stay" };
+    const earned = await partner.request<{ base_points: number; balance: { available: number } }>("POST", "/v1/earn", body, { idempotencyKey: "w-earn" });
+    expect(earned.status).toBe(201);
+    expect(earned.body.base_points).toBe(1234);
+    const retried = await partner.request("POST", "/v1/earn", body, { idempotencyKey: "w-earn" });
+    expect(retried.replayed).toBe(true);
+    const burn = await partner.request<{ balance: { available: number } }>("POST", "/v1/burn", { member: m.member_id, points: 234, reference: "w-burn" });
+    expect(burn.body.balance.available).toBe(1000);
+    const hold = await partner.call<{ hold_id: string }>("POST", "/v1/holds", { member: m.member_id, points: 600, reference: "w-hold" });
+    const captured = await partner.call<{ balance: unknown }>("POST", `/v1/holds/${hold.hold_id}/capture`, { points: 100 });
+    expect(captured.balance).toEqual({ available: 900, pending: 0, held: 0 });
+    const over = await partner.request<{ code: string }>("POST", "/v1/burn", { member: m.member_id, points: 901, reference: "w-over" });
+    expect([over.status, over.body.code]).toEqual([422, "insufficient_points"]);
+  });
+
   it("publishes the platform key", async () => {
     const jwks = (await (await worker.fetch(`${BASE}/.well-known/jwks.json`)).json()) as { keys: { kid: string; d?: string }[] };
     expect(jwks.keys.map((k) => k.kid)).toEqual(["workers-platform"]);

@@ -44,3 +44,27 @@ describe("the Worker's HTTP surface (no database needed)", () => {
     expect(Object.keys(doc.paths)).toContain("/health");
   });
 });
+
+describe.skipIf(!pg.available)("the Worker's cron trigger", () => {
+  it("runs the periodic jobs against Postgres through the Neon driver", async () => {
+    const { createScheduledController, createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    // The Worker module itself, in this workerd isolate (the cron trigger calls exactly this export).
+    const worker = (await import("../../src/entry/worker.js")).default;
+    const { env } = await import("cloudflare:workers");
+    const logs: string[] = [];
+    const original = console.log;
+    console.log = (...args: unknown[]) => logs.push(args.map(String).join(" "));
+    try {
+      const ctx = createExecutionContext();
+      await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), env, ctx);
+      await waitOnExecutionContext(ctx);
+    } finally {
+      console.log = original;
+    }
+    const report = logs.find((l) => l.startsWith("scheduled jobs:"));
+    expect(report).toBeDefined();
+    const parsed = JSON.parse(report!.slice("scheduled jobs:".length)) as Record<string, { processed?: number; error?: string }>;
+    expect(Object.keys(parsed)).toEqual(["release_pending_and_expire_holds", "expire_points", "prune_request_records"]);
+    for (const result of Object.values(parsed)) expect(result.error).toBeUndefined();
+  });
+});
