@@ -26,6 +26,18 @@ type Txn = { transaction_id: string; type: string; points: number; status: strin
 const code = (res: { body: unknown }) => (res.body as { code?: string }).code;
 let n = 0;
 
+/** A client for `partner` talking to an app whose clock (and the client's) is `offsetMs` ahead. */
+function clientAt(partner: TestPartner, offsetMs: number): PartnerClient {
+  const app = createNodeApp(h.config, h.db.handle, () => new Date(Date.now() + offsetMs));
+  return new PartnerClient({
+    baseUrl: BASE_URL,
+    issuer: partner.id,
+    privateJwk: partner.privateJwk,
+    fetch: async (i, init) => app.request(i, init),
+    clock: () => Math.floor((Date.now() + offsetMs) / 1000),
+  });
+}
+
 /** A member enrolled at the hotel and linked at the taxi company. */
 async function member(): Promise<{ id: string; hotelRef: string; taxiRef: string }> {
   const hotelRef = `guest-${++n}`;
@@ -81,14 +93,7 @@ describe("earn", () => {
     const burn = await hotel.client.request("POST", "/v1/burn", { member: m.id, points: 1, reference: "too-early" });
     expect(code(burn)).toBe("insufficient_points");
     // An hour later (a second app whose clock is ahead), a read shows them released.
-    const later = createNodeApp(h.config, h.db.handle, () => new Date(Date.now() + 3_601_000));
-    const client = new PartnerClient({
-      baseUrl: BASE_URL,
-      issuer: hotel.id,
-      privateJwk: hotel.privateJwk,
-      fetch: async (i, init) => later.request(i, init),
-      clock: () => Math.floor(Date.now() / 1000) + 3_601,
-    });
+    const client = clientAt(hotel, 3_601_000);
     const read = await client.call<{ balance: Balance }>("GET", `/v1/members/${m.id}`);
     expect(read.balance).toEqual({ available: 1000, pending: 0, held: 0 });
     const txn = await client.call<Txn>("GET", `/v1/transactions/${res.body.transaction.transaction_id}`);
@@ -140,14 +145,7 @@ describe("burn, holds and reversals", () => {
     expect(voided).toMatchObject({ status: "voided", balance: { available: 1000, held: 0 } });
 
     const h2 = await taxi.client.call<{ hold_id: string }>("POST", "/v1/holds", { member: m.id, points: 100, reference: "b", ttl_seconds: 60 });
-    const later = createNodeApp(h.config, h.db.handle, () => new Date(Date.now() + 61_000));
-    const client = new PartnerClient({
-      baseUrl: BASE_URL,
-      issuer: taxi.id,
-      privateJwk: taxi.privateJwk,
-      fetch: async (i, init) => later.request(i, init),
-      clock: () => Math.floor(Date.now() / 1000) + 61,
-    });
+    const client = clientAt(taxi, 61_000);
     const late = await client.request("POST", `/v1/holds/${h2.hold_id}/capture`, {});
     expect([late.status, code(late)]).toEqual([422, "hold_not_active"]);
     expect((await client.call<{ balance: Balance }>("GET", `/v1/members/${m.id}`)).balance).toEqual({ available: 1000, pending: 0, held: 0 });
@@ -277,14 +275,7 @@ describe("expiry after inactivity", () => {
     await earn(busy, 10_000);
     const sevenMonths = Date.now() + 7 * 31 * 86_400_000;
     // The busy member spends something a little before the run, in the seventh month.
-    const later = createNodeApp(h.config, h.db.handle, () => new Date(sevenMonths - 86_400_000));
-    const client = new PartnerClient({
-      baseUrl: BASE_URL,
-      issuer: taxi.id,
-      privateJwk: taxi.privateJwk,
-      fetch: async (i, init) => later.request(i, init),
-      clock: () => Math.floor((sevenMonths - 86_400_000) / 1000),
-    });
+    const client = clientAt(taxi, sevenMonths - 86_400_000 - Date.now());
     await client.call("POST", "/v1/burn", { member: busy.id, points: 1, reference: "still-here" });
     await runScheduledJobs({ config, db: () => h.db.handle.db, now: () => new Date(sevenMonths) }, new Date(sevenMonths));
     const balances = (await h.db.handle.db.execute(

@@ -9,23 +9,27 @@ const worker = (exports as unknown as { default: { fetch(input: string, init?: R
 const fetchWorker = (input: string, init: RequestInit) => worker.fetch(input, init);
 const BASE = "https://coalesce.example";
 
+/** Registers a partner through the admin API in the Worker, with a fresh key pair. */
+async function registerPartner(alg: "ES256" | "EdDSA", name: string, category: string, pointsPerUnit: string) {
+  const admin = new StaffClient({ baseUrl: BASE, privateJwk: staffKey.privateJwk, sub: "ops@workers", role: "admin", fetch: fetchWorker });
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
+  const id = `w-${crypto.randomUUID().slice(0, 8)}`;
+  const privateJwk = { ...(await exportJWK(privateKey)), kid: `${id}-k1`, alg };
+  const { d: _d, ...publicJwk } = privateJwk;
+  await admin.createPartner({
+    id,
+    name,
+    category,
+    settlement: { currency: "EUR", billing: "issuance", issue_price_per_point: "0.01", redemption_price_per_point: "0.008", period: "monthly" },
+    earn_rules: [{ currency: "EUR", category: "*", points_per_unit: pointsPerUnit }],
+    keys: [publicJwk],
+  });
+  return new PartnerClient({ baseUrl: BASE, issuer: id, privateJwk, fetch: fetchWorker });
+}
+
 describe.skipIf(!pg.available)("signed requests through the Worker, Neon driver, real Postgres", () => {
   it("registers a partner, enrols a member, refuses a replay", async () => {
-    const admin = new StaffClient({ baseUrl: BASE, privateJwk: staffKey.privateJwk, sub: "ops@workers", role: "admin", fetch: fetchWorker });
-    const { privateKey } = await generateKeyPair("EdDSA", { extractable: true });
-    const privateJwk = { ...(await exportJWK(privateKey)), kid: "w-k1", alg: "EdDSA" };
-    const { d: _d, ...publicJwk } = privateJwk;
-    const id = `w-${crypto.randomUUID().slice(0, 8)}`;
-    await admin.createPartner({
-      id,
-      name: "Workers Partner",
-      category: "retail",
-      settlement: { currency: "EUR", billing: "issuance", issue_price_per_point: "0.01", redemption_price_per_point: "0.008", period: "monthly" },
-      earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "1" }],
-      keys: [publicJwk],
-    });
-
-    const partner = new PartnerClient({ baseUrl: BASE, issuer: id, privateJwk, fetch: fetchWorker });
+    const partner = await registerPartner("EdDSA", "Workers Partner", "retail", "1");
     const enrolled = await partner.request<{ member_id: string }>("POST", "/v1/members", { external_ref: "w-1" }, { idempotencyKey: "w-enrol-1" });
     expect(enrolled.status).toBe(201);
     const replayedKey = await partner.request<{ member_id: string }>("POST", "/v1/members", { external_ref: "w-1" }, { idempotencyKey: "w-enrol-1" });
@@ -42,20 +46,7 @@ describe.skipIf(!pg.available)("signed requests through the Worker, Neon driver,
   });
 
   it("posts earn, burn and a hold capture through the production driver, exactly once", async () => {
-    const admin = new StaffClient({ baseUrl: BASE, privateJwk: staffKey.privateJwk, sub: "ops@workers", role: "admin", fetch: fetchWorker });
-    const { privateKey } = await generateKeyPair("ES256", { extractable: true });
-    const privateJwk = { ...(await exportJWK(privateKey)), kid: "w-k2", alg: "ES256" };
-    const { d: _d, ...publicJwk } = privateJwk;
-    const id = `w-${crypto.randomUUID().slice(0, 8)}`;
-    await admin.createPartner({
-      id,
-      name: "Workers Hotel",
-      category: "hotel",
-      settlement: { currency: "EUR", billing: "issuance", issue_price_per_point: "0.01", redemption_price_per_point: "0.008", period: "monthly" },
-      earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "10" }],
-      keys: [publicJwk],
-    });
-    const partner = new PartnerClient({ baseUrl: BASE, issuer: id, privateJwk, fetch: fetchWorker });
+    const partner = await registerPartner("ES256", "Workers Hotel", "hotel", "10");
     const m = await partner.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "w-guest" });
     const body = { member: m.member_id, amount_minor: 12_345, currency: "EUR", reference: "w-stay" };
     const earned = await partner.request<{ base_points: number; balance: { available: number } }>("POST", "/v1/earn", body, { idempotencyKey: "w-earn" });
