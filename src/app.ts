@@ -16,6 +16,7 @@ import { registerMembers } from "./routes/members.js";
 import { registerAdminMembers } from "./routes/admin-members.js";
 import { registerLedger } from "./routes/ledger.js";
 import { registerAdminPromotions } from "./routes/admin-promotions.js";
+import { registerSettlement } from "./routes/settlement.js";
 import { registerPortal } from "./web/portal.js";
 
 export const API_VERSION = "1.0.0";
@@ -69,6 +70,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerAdminMembers(app);
   registerLedger(app);
   registerAdminPromotions(app);
+  registerSettlement(app);
   registerPortal(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "SignedRequest", {

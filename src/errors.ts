@@ -32,6 +32,7 @@ export type ErrorCode =
   | "external_ref_taken"
   | "already_linked"
   | "already_exists"
+  | "period_finalized"
   | "payload_too_large"
   | "unsupported_media_type"
   // 422

@@ -29,6 +29,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   external_ref_taken: 409,
   already_linked: 409,
   already_exists: 409,
+  period_finalized: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,

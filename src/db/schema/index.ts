@@ -2,3 +2,4 @@ export * from "./partners.js";
 export * from "./requests.js";
 export * from "./members.js";
 export * from "./ledger.js";
+export * from "./settlement.js";

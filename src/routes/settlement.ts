@@ -1,0 +1,149 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/env.js";
+import { authorizedRead, callingPartner, requirePartner, requireStaff } from "../http/auth.js";
+import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
+import { commonErrors, problem } from "../http/schemas.js";
+import { createDraftRun, finalizeRun, getPartnerStatement, getRun, listPartnerStatements, statementsCsv } from "../settlement/runs.js";
+import { IdempotencyHeader, json, jsonBody, security } from "./common.js";
+
+const Day = z.iso.date().openapi({ example: "2026-11-01" });
+const Amount = z.string().openapi({ description: "Exact decimal in the settlement currency, rounded half-even to minor units once.", example: "1234.56" });
+
+export const StatementSchema = z
+  .object({
+    statement_id: z.string(),
+    run_id: z.string(),
+    status: z.enum(["draft", "final"]),
+    number: z.string().nullable(),
+    partner_id: z.string(),
+    period_start: z.string(),
+    period_end: z.string(),
+    currency: z.string(),
+    billing: z.enum(["issuance", "redemption"]),
+    earned_points: z.int(),
+    earn_reversed_points: z.int(),
+    burned_points: z.int(),
+    burn_refunded_points: z.int(),
+    expired_points: z.int(),
+    operator_funded_points: z.int(),
+    issuance_amount: Amount,
+    redemption_amount: Amount,
+    net_amount: Amount.openapi({ description: "issuance_amount − redemption_amount; positive when the partner owes the operator." }),
+    entry_count: z.int(),
+    signature: z.string().optional().openapi({ description: "Final statements: a compact JWS by the platform key over this object without `signature`." }),
+  })
+  .openapi("Statement");
+
+const RunSchema = z
+  .object({
+    run_id: z.string(),
+    status: z.enum(["draft", "final"]),
+    period_start: z.string(),
+    period_end: z.string(),
+    created_at: z.string(),
+    finalized_at: z.string().nullable(),
+    statements: z.array(StatementSchema),
+  })
+  .openapi("SettlementRun");
+
+const RunParam = z.object({ run_id: z.string().min(1).max(64).openapi({ param: { name: "run_id", in: "path" } }) });
+
+const routes = {
+  create: createRoute({
+    method: "post",
+    path: "/v1/settlement-runs",
+    tags: ["Settlement"],
+    summary: "Draft a settlement run",
+    description: "Role: finance. A draft may cover a period still open (period to date) and is repeatable until the period is finalized.",
+    security,
+    middleware: [requireStaff("finance"), requireIdempotencyKey()],
+    request: {
+      headers: IdempotencyHeader,
+      body: jsonBody(z.strictObject({ period_start: Day, period_end: Day.openapi({ description: "Exclusive." }) }).openapi("SettlementRunRequest")),
+    },
+    responses: { 201: json(RunSchema, "The draft."), 409: problem("The period is already finalized."), ...commonErrors },
+  }),
+  read: createRoute({
+    method: "get",
+    path: "/v1/settlement-runs/{run_id}",
+    tags: ["Settlement"],
+    summary: "A settlement run and its statements",
+    security,
+    middleware: [requireStaff("finance")],
+    request: { params: RunParam },
+    responses: { 200: json(RunSchema, "The run."), 404: problem("No such run."), ...commonErrors },
+  }),
+  finalize: createRoute({
+    method: "post",
+    path: "/v1/settlement-runs/{run_id}/finalize",
+    tags: ["Settlement"],
+    summary: "Finalize a run: statements numbered, signed and frozen",
+    description: "Role: finance. Only once period_end has passed (else 422 period_not_closed); a period is finalized once (409 period_finalized).",
+    security,
+    middleware: [requireStaff("finance"), requireIdempotencyKey()],
+    request: { params: RunParam, headers: IdempotencyHeader, body: { required: false, content: { "application/json": { schema: z.strictObject({}) } } } },
+    responses: { 200: json(RunSchema, "Final."), 404: problem("No such run."), 409: problem("Already final."), ...commonErrors },
+  }),
+  csv: createRoute({
+    method: "get",
+    path: "/v1/settlement-runs/{run_id}/statements.csv",
+    tags: ["Settlement"],
+    summary: "A run's statements as CSV",
+    security,
+    middleware: [requireStaff("finance")],
+    request: { params: RunParam },
+    responses: { 200: { description: "RFC 4180 CSV.", content: { "text/csv": { schema: z.string() } } }, 404: problem("No such run."), ...commonErrors },
+  }),
+  list: createRoute({
+    method: "get",
+    path: "/v1/statements",
+    tags: ["Settlement"],
+    summary: "Your finalized statements",
+    security,
+    middleware: [requirePartner()],
+    request: {
+      query: z.strictObject({
+        limit: z.string().regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 200").transform(Number).pipe(z.int().min(1).max(200)).optional(),
+        cursor: z.string().min(1).max(200).optional(),
+      }),
+    },
+    responses: { 200: json(z.object({ data: z.array(StatementSchema), next_cursor: z.string().nullable() }).openapi("StatementList"), "A page."), ...commonErrors },
+  }),
+  get: createRoute({
+    method: "get",
+    path: "/v1/statements/{statement_id}",
+    tags: ["Settlement"],
+    summary: "One of your finalized statements, with its signature",
+    security,
+    middleware: [requirePartner()],
+    request: { params: z.object({ statement_id: z.string().min(1).max(64).openapi({ param: { name: "statement_id", in: "path" } }) }) },
+    responses: { 200: json(StatementSchema, "The statement."), 404: problem("No such statement."), ...commonErrors },
+  }),
+};
+
+const staffName = (c: { var: AppEnv["Variables"] }) => (c.var.caller.kind === "staff" ? c.var.caller.sub : "unknown");
+
+export function registerSettlement(app: OpenAPIHono<AppEnv>) {
+  app.openapi(routes.create, (c) =>
+    idempotent(c, async (tx) => ({ status: 201, body: await createDraftRun(tx, c.req.valid("json"), staffName(c), c.var.services.now()) })),
+  );
+  app.openapi(routes.read, async (c) => c.json(await authorizedRead(c, () => getRun(c.var.services.db(), c.req.valid("param").run_id)), 200));
+  app.openapi(routes.finalize, (c) =>
+    idempotent(c, async (tx) => ({
+      status: 200,
+      body: await finalizeRun(tx, c.req.valid("param").run_id, staffName(c), c.var.services.now(), c.var.services.config),
+    })),
+  );
+  app.openapi(routes.csv, async (c) => {
+    const run = await authorizedRead(c, () => getRun(c.var.services.db(), c.req.valid("param").run_id));
+    c.header("content-disposition", `attachment; filename="${run.run_id}-statements.csv"`);
+    return c.body(statementsCsv(run), 200, { "content-type": "text/csv; charset=utf-8" }) as never;
+  });
+  app.openapi(routes.list, async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    return c.json(await authorizedRead(c, () => listPartnerStatements(c.var.services.db(), callingPartner(c), limit ?? 50, cursor)), 200);
+  });
+  app.openapi(routes.get, async (c) =>
+    c.json(await authorizedRead(c, () => getPartnerStatement(c.var.services.db(), callingPartner(c), c.req.valid("param").statement_id)), 200),
+  );
+}

@@ -1,0 +1,277 @@
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { CompactSign } from "jose";
+import type { Config } from "../config.js";
+import type { Executor } from "../db/database.js";
+import { settlementRuns, statements } from "../db/schema/index.js";
+import { DomainError, validationFailed } from "../errors.js";
+import { newId } from "../lib/ids.js";
+import { currencyExponent } from "../lib/money.js";
+import { stableStringify } from "../lib/json.js";
+import { platformSigner } from "../platform/keys.js";
+import { computeStatements, type StatementFigures } from "./compute.js";
+
+export const STATEMENT_TYPE = "coalition-statement+jws";
+const MAX_PERIOD_DAYS = 366;
+const FINALIZE_LOCK = 7_310_002;
+
+export interface Statement extends StatementFigures {
+  statement_id: string;
+  run_id: string;
+  status: "draft" | "final";
+  number: string | null;
+  signature?: string;
+}
+
+export interface RunView {
+  run_id: string;
+  status: "draft" | "final";
+  period_start: string;
+  period_end: string;
+  created_at: string;
+  finalized_at: string | null;
+  statements: Statement[];
+}
+
+function statementView(row: typeof statements.$inferSelect): Statement {
+  const view: Statement = {
+    statement_id: row.id,
+    run_id: row.runId,
+    status: row.status,
+    number: row.number,
+    partner_id: row.partnerId,
+    period_start: row.periodStart,
+    period_end: row.periodEnd,
+    currency: row.currency,
+    billing: row.billing as Statement["billing"],
+    earned_points: row.earnedPoints,
+    earn_reversed_points: row.earnReversedPoints,
+    burned_points: row.burnedPoints,
+    burn_refunded_points: row.burnRefundedPoints,
+    expired_points: row.expiredPoints,
+    operator_funded_points: row.operatorFundedPoints,
+    issuance_amount: trimScale(row.issuanceAmount, row.currency),
+    redemption_amount: trimScale(row.redemptionAmount, row.currency),
+    net_amount: trimScale(row.netAmount, row.currency),
+    entry_count: row.entryCount,
+  };
+  if (row.signature) view.signature = row.signature;
+  return view;
+}
+
+// numeric(24,4) comes back with 4 decimals; show the currency's own.
+function trimScale(value: string, currency: string): string {
+  const digits = currencyExponent(currency);
+  const [w, f = ""] = value.split(".");
+  return digits === 0 ? w! : `${w}.${f.padEnd(digits, "0").slice(0, digits)}`;
+}
+
+function checkPeriod(start: string, end: string) {
+  const days = (Date.parse(end) - Date.parse(start)) / 86_400_000;
+  if (!(days >= 1)) throw validationFailed([{ path: "period_end", message: "must be after period_start (end exclusive)" }]);
+  if (days > MAX_PERIOD_DAYS) throw validationFailed([{ path: "period_end", message: `a period is at most ${MAX_PERIOD_DAYS} days` }]);
+}
+
+async function assertNoFinalOverlap(tx: Executor, start: string, end: string, except?: string) {
+  const [overlap] = await tx
+    .select({ id: settlementRuns.id })
+    .from(settlementRuns)
+    .where(
+      and(
+        eq(settlementRuns.status, "final"),
+        lt(settlementRuns.periodStart, end),
+        sql`${settlementRuns.periodEnd} > ${start}`,
+        except ? sql`${settlementRuns.id} <> ${except}` : undefined,
+      ),
+    );
+  if (overlap) throw new DomainError("period_finalized", `Run ${overlap.id} has already finalized part of this period.`);
+}
+
+async function insertStatements(tx: Executor, runId: string, figures: StatementFigures[], now: Date, final?: { config: Config }) {
+  const rows: (typeof statements.$inferSelect)[] = [];
+  for (const f of figures) {
+    let number: string | null = null;
+    let signature: string | null = null;
+    const id = newId("stmt", now.getTime());
+    if (final) {
+      const seq = (await tx.execute(sql`select nextval('statement_numbers')::text as n`)) as unknown as { rows: { n: string }[] };
+      number = `ST-${f.period_start.slice(0, 4)}-${seq.rows[0]!.n.padStart(6, "0")}`;
+    }
+    const row: typeof statements.$inferInsert = {
+      id,
+      runId,
+      partnerId: f.partner_id,
+      periodStart: f.period_start,
+      periodEnd: f.period_end,
+      currency: f.currency,
+      billing: f.billing,
+      earnedPoints: f.earned_points,
+      earnReversedPoints: f.earn_reversed_points,
+      burnedPoints: f.burned_points,
+      burnRefundedPoints: f.burn_refunded_points,
+      expiredPoints: f.expired_points,
+      operatorFundedPoints: f.operator_funded_points,
+      issuanceAmount: f.issuance_amount,
+      redemptionAmount: f.redemption_amount,
+      netAmount: f.net_amount,
+      entryCount: f.entry_count,
+      number,
+      status: final ? "final" : "draft",
+      signature,
+      createdAt: now,
+    };
+    if (final) {
+      const unsigned = statementView({ ...row, signature: null } as typeof statements.$inferSelect);
+      signature = await signStatement(final.config, unsigned);
+      row.signature = signature;
+    }
+    const [inserted] = await tx.insert(statements).values(row).returning();
+    rows.push(inserted!);
+  }
+  return rows.map(statementView);
+}
+
+/** A compact JWS over the statement (without its signature), by the platform's current key. */
+export async function signStatement(config: Config, statement: Statement): Promise<string> {
+  const { key, kid, alg } = await platformSigner(config);
+  const { signature: _s, ...payload } = statement;
+  return new CompactSign(new TextEncoder().encode(stableStringify(payload))).setProtectedHeader({ alg, kid, typ: STATEMENT_TYPE }).sign(key);
+}
+
+/**
+ * A draft run: every partner's statement for the period (to date, if still open), stored so it
+ * can be reviewed and exported. Repeatable until the period is finalized.
+ */
+export async function createDraftRun(tx: Executor, input: { period_start: string; period_end: string }, by: string, now: Date): Promise<RunView> {
+  checkPeriod(input.period_start, input.period_end);
+  await assertNoFinalOverlap(tx, input.period_start, input.period_end);
+  const runId = newId("run", now.getTime());
+  const cutoff = new Date(Math.min(Date.parse(`${input.period_end}T00:00:00Z`), now.getTime()));
+  const [run] = await tx
+    .insert(settlementRuns)
+    .values({ id: runId, periodStart: input.period_start, periodEnd: input.period_end, status: "draft", createdBy: by, createdAt: now, cutoffAt: cutoff })
+    .returning();
+  const stmts = await insertStatements(tx, runId, await computeStatements(tx, input.period_start, input.period_end, now), now);
+  return runView(run!, stmts);
+}
+
+function runView(run: typeof settlementRuns.$inferSelect, stmts: Statement[]): RunView {
+  return {
+    run_id: run.id,
+    status: run.status,
+    period_start: run.periodStart,
+    period_end: run.periodEnd,
+    created_at: run.createdAt.toISOString(),
+    finalized_at: run.finalizedAt?.toISOString() ?? null,
+    statements: stmts,
+  };
+}
+
+/**
+ * Finalizes a run once its period has ended: statements are recomputed from the whole closed
+ * period, numbered, signed with the platform key and frozen (a trigger refuses later changes).
+ * A period is finalized once: a second finalize, or a run overlapping a final one, is refused.
+ */
+export async function finalizeRun(tx: Executor, runId: string, by: string, now: Date, config: Config): Promise<RunView> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${FINALIZE_LOCK})`);
+  const [run] = await tx.select().from(settlementRuns).where(eq(settlementRuns.id, runId)).for("update");
+  if (!run) throw new DomainError("not_found", "No such settlement run.");
+  if (run.status === "final") throw new DomainError("period_finalized", "This run is already final.");
+  const end = new Date(`${run.periodEnd}T00:00:00Z`);
+  if (now < end) throw new DomainError("period_not_closed", `The period ends at ${end.toISOString()}; finalize after that.`);
+  await assertNoFinalOverlap(tx, run.periodStart, run.periodEnd, run.id);
+  await tx.delete(statements).where(eq(statements.runId, runId));
+  const stmts = await insertStatements(tx, runId, await computeStatements(tx, run.periodStart, run.periodEnd, end), now, { config });
+  const [updated] = await tx
+    .update(settlementRuns)
+    .set({ status: "final", finalizedAt: now, finalizedBy: by, cutoffAt: end })
+    .where(eq(settlementRuns.id, runId))
+    .returning();
+  return runView(updated!, stmts);
+}
+
+export async function getRun(db: Executor, runId: string): Promise<RunView> {
+  const [run] = await db.select().from(settlementRuns).where(eq(settlementRuns.id, runId));
+  if (!run) throw new DomainError("not_found", "No such settlement run.");
+  const rows = await db.select().from(statements).where(eq(statements.runId, runId)).orderBy(statements.partnerId);
+  return runView(run, rows.map(statementView));
+}
+
+export async function listRuns(db: Executor, limit: number): Promise<Omit<RunView, "statements">[]> {
+  const rows = await db.select().from(settlementRuns).orderBy(desc(settlementRuns.createdAt)).limit(limit);
+  return rows.map((r) => {
+    const { statements: _s, ...view } = runView(r, []);
+    return view;
+  });
+}
+
+/** A partner's own final statements, newest period first. */
+export async function listPartnerStatements(db: Executor, partnerId: string, limit: number, cursor?: string) {
+  const after = cursor ? decodeStatementCursor(cursor) : undefined;
+  const rows = await db
+    .select()
+    .from(statements)
+    .where(
+      and(
+        eq(statements.partnerId, partnerId),
+        eq(statements.status, "final"),
+        after ? or(lt(statements.periodStart, after[0]), and(eq(statements.periodStart, after[0]), lt(statements.id, after[1]))) : undefined,
+      ),
+    )
+    .orderBy(desc(statements.periodStart), desc(statements.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit).map(statementView);
+  const last = page.at(-1);
+  return { data: page, next_cursor: rows.length > limit && last ? btoa(JSON.stringify([last.period_start, last.statement_id])) : null };
+}
+
+function decodeStatementCursor(cursor: string): [string, string] {
+  try {
+    const v = JSON.parse(atob(cursor)) as unknown;
+    if (Array.isArray(v) && /^\d{4}-\d{2}-\d{2}$/.test(String(v[0])) && /^stmt_[0-9a-z]{26}$/.test(String(v[1]))) return [v[0], v[1]];
+  } catch {
+    // fall through
+  }
+  throw validationFailed([{ path: "cursor", message: "is not a cursor this API returned" }]);
+}
+
+export async function getPartnerStatement(db: Executor, partnerId: string, statementId: string): Promise<Statement> {
+  const [row] = await db
+    .select()
+    .from(statements)
+    .where(and(eq(statements.id, statementId), eq(statements.partnerId, partnerId), eq(statements.status, "final")));
+  if (!row) throw new DomainError("not_found", "No such statement.");
+  return statementView(row);
+}
+
+const CSV_COLUMNS = [
+  "statement_id",
+  "number",
+  "status",
+  "partner_id",
+  "period_start",
+  "period_end",
+  "currency",
+  "billing",
+  "earned_points",
+  "earn_reversed_points",
+  "burned_points",
+  "burn_refunded_points",
+  "expired_points",
+  "operator_funded_points",
+  "issuance_amount",
+  "redemption_amount",
+  "net_amount",
+  "entry_count",
+] as const;
+
+/** RFC 4180 CSV of a run's statements; cells that could start a formula are quoted with a leading apostrophe. */
+export function statementsCsv(run: RunView): string {
+  const cell = (v: unknown) => {
+    let s = v === null || v === undefined ? "" : String(v);
+    if (/^[=+\-@\t\r]/.test(s) && !/^-?[0-9.]+$/.test(s)) s = `'${s}`;
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const lines = [CSV_COLUMNS.join(",")];
+  for (const st of run.statements) lines.push(CSV_COLUMNS.map((c) => cell(st[c as keyof Statement])).join(","));
+  return lines.join("\r\n") + "\r\n";
+}
