@@ -66,7 +66,10 @@ export async function applyPartnerDocument(
       change = "unchanged";
     } else {
       change = "updated";
-      await tx.update(partners).set({ ...row, updatedAt: options.now }).where(eq(partners.id, doc.id));
+      // The prepaid balance is the ledger's to change (earns draw it, purchased blocks add to it):
+      // a document only starts it (turning prepaid) or ends it (turning postpaid).
+      const prepaidPoints = row.prepaidPoints === null ? null : (existing.prepaidPoints ?? row.prepaidPoints);
+      await tx.update(partners).set({ ...row, prepaidPoints, updatedAt: options.now }).where(eq(partners.id, doc.id));
     }
     if (change !== "unchanged") {
       // Earn rules are configuration, not history: each posting records the rate it used.

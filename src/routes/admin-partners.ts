@@ -5,6 +5,7 @@ import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
 import { EarnRule, PartnerDocument, PartnerId, PublicJwk, Settlement } from "../partners/document.js";
 import { IdempotencyHeader, json, jsonBody, security } from "./common.js";
+import { buyPrepaidBlock } from "../settlement/prepaid.js";
 import { addPartnerKey, createPartner, revokePartnerKey, updatePartner } from "../partners/admin.js";
 
 
@@ -102,7 +103,37 @@ const revokeKey = createRoute({
   responses: { 204: { description: "Revoked (or already revoked)." }, 404: problem("No such partner or key."), ...commonErrors },
 });
 
+const prepaid = createRoute({
+  method: "post",
+  path: "/v1/admin/partners/{partner_id}/prepaid-blocks",
+  tags: ["Admin"],
+  summary: "Add a block of prepaid points",
+  description: "Role: admin. A prepaid partner's earns draw its block down; at zero an earn is refused with prepaid_points_exhausted.",
+  security,
+  middleware: [requireStaff("admin"), requireIdempotencyKey()] as const,
+  request: {
+    params: PartnerParam,
+    headers: IdempotencyHeader,
+    body: jsonBody(z.strictObject({ points: z.int().min(1).max(1_000_000_000_000), reference: z.string().min(1).max(128) }).openapi("PrepaidBlockRequest")),
+  },
+  responses: {
+    201: json(
+      z.object({ purchase_id: z.string(), partner_id: z.string(), points: z.int(), reference: z.string(), prepaid_points: z.int(), created_at: z.string() }).openapi("PrepaidBlock"),
+      "Added; prepaid_points is the new balance.",
+    ),
+    404: problem("No such partner."),
+    ...commonErrors,
+  },
+});
+
 export function registerAdminPartners(app: OpenAPIHono<AppEnv>) {
+  app.openapi(prepaid, (c) =>
+    idempotent(c, async (tx) => {
+      const { points, reference } = c.req.valid("json");
+      const by = c.var.caller.kind === "staff" ? c.var.caller.sub : "unknown";
+      return { status: 201, body: await buyPrepaidBlock(tx, c.req.valid("param").partner_id, points, reference, by, c.var.services.now()) };
+    }),
+  );
   app.openapi(create, (c) =>
     idempotent(c, async (tx) => ({ status: 201, body: await createPartner(tx, c.req.valid("json"), c.var.services.now()) })),
   );

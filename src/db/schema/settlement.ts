@@ -59,3 +59,17 @@ export const statements = pgTable(
     uniqueIndex("statements_number").on(t.number),
   ],
 );
+
+/** Blocks of points a prepaid partner bought (append-only; the balance is partners.prepaid_points). */
+export const prepaidPurchases = pgTable(
+  "prepaid_purchases",
+  {
+    id: text("id").primaryKey(),
+    partnerId: text("partner_id").notNull(),
+    points: bigint("points", { mode: "number" }).notNull(),
+    reference: text("reference").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [index("prepaid_purchases_partner").on(t.partnerId, t.createdAt), check("prepaid_purchases_positive", sql`${t.points} > 0`)],
+);

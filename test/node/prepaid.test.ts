@@ -1,0 +1,63 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "drizzle-orm";
+import { applyPartnerDocument } from "../../src/partners/apply.js";
+import { PartnerDocument } from "../../src/partners/document.js";
+import { createHarness, type Harness, type TestPartner } from "../support/harness.js";
+
+let h: Harness;
+let p: TestPartner;
+let member: string;
+beforeAll(async () => {
+  h = await createHarness();
+  p = await h.partner({
+    settlement: { currency: "EUR", billing: "redemption", issue_price_per_point: "0.009", redemption_price_per_point: "0.007", period: "weekly", prepaid_points: 1_000 },
+    earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "1" }],
+  });
+  member = (await p.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "prepaid-member" })).member_id;
+});
+afterEach(async () => expect(await h.verify()).toEqual([]));
+afterAll(() => h.close());
+
+const balance = async () =>
+  Number(((await h.db.handle.db.execute(sql`select prepaid_points::text as n from partners where id = ${p.id}`)) as unknown as { rows: { n: string }[] }).rows[0]!.n);
+const earn = (eur: number) => p.client.request<{ code?: string; transaction?: { transaction_id: string } }>("POST", "/v1/earn", { member, amount_minor: eur * 100, currency: "EUR", reference: `e${Math.random()}` });
+
+describe("prepaid partners", () => {
+  it("earns draw the block down; at zero an earn is refused and writes nothing; reversals refill it", async () => {
+    const first = await earn(600);
+    expect(first.status).toBe(201);
+    expect(await balance()).toBe(400);
+    const before = await h.rowCounts();
+    const refused = await earn(500);
+    expect([refused.status, refused.body.code]).toEqual([422, "prepaid_points_exhausted"]);
+    const after = await h.rowCounts();
+    for (const t of ["postings", "entries", "lots"]) expect(after[t]).toBe(before[t]);
+    await p.client.call("POST", `/v1/transactions/${first.body.transaction!.transaction_id}/reversals`, { points: 100, reference: "r" });
+    expect(await balance()).toBe(500);
+    expect((await earn(500)).status).toBe(201);
+    expect(await balance()).toBe(0);
+  });
+
+  it("buying a block adds to it (admin), and a document sync does not reset it", async () => {
+    const bought = await h.staff("admin").call<{ prepaid_points: number }>("POST", `/v1/admin/partners/${p.id}/prepaid-blocks`, { points: 2_000, reference: "PO-1" });
+    expect(bought.prepaid_points).toBe((await balance()));
+    const now = await balance();
+    await applyPartnerDocument(h.db.handle.db, PartnerDocument.parse({ ...p.doc, name: "Renamed" }), { mode: "upsert", now: new Date() });
+    expect(await balance()).toBe(now);
+  });
+
+  it("concurrent earns never take the block below zero", async () => {
+    const start = await balance();
+    const results = await Promise.all(Array.from({ length: 30 }, () => earn(100)));
+    const ok = results.filter((r) => r.status === 201).length;
+    expect(ok).toBe(Math.min(30, Math.floor(start / 100)));
+    expect(results.filter((r) => r.status !== 201).every((r) => r.body.code === "prepaid_points_exhausted")).toBe(true);
+    expect(await balance()).toBe(start - ok * 100);
+  });
+
+  it("a postpaid partner cannot buy blocks", async () => {
+    const post = await h.partner();
+    const res = await h.staff("admin").request<{ code: string }>("POST", `/v1/admin/partners/${post.id}/prepaid-blocks`, { points: 10, reference: "x" });
+    expect([res.status, res.body.code]).toEqual([422, "validation_failed"]);
+  });
+});
