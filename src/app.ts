@@ -17,6 +17,7 @@ import { registerAdminMembers } from "./routes/admin-members.js";
 import { registerLedger } from "./routes/ledger.js";
 import { registerAdminPromotions } from "./routes/admin-promotions.js";
 import { registerSettlement } from "./routes/settlement.js";
+import { registerReports } from "./routes/reports.js";
 import { registerPortal } from "./web/portal.js";
 
 export const API_VERSION = "1.0.0";
@@ -71,6 +72,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerLedger(app);
   registerAdminPromotions(app);
   registerSettlement(app);
+  registerReports(app);
   registerPortal(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "SignedRequest", {

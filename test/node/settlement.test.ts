@@ -170,6 +170,43 @@ describe("a month of settlement", () => {
     expect([nov.earned_points, dec.earned_points]).toEqual([100, 200]);
   });
 
+  it("reports the flows between partners and the liability roll-forward", async () => {
+    const flows = await finance.call<{ partners: { partner_id: string; earned_points: number; burned_points: number }[]; matrix: { earned_at: string; burned_at: string; points: number }[] }>(
+      "GET",
+      "/v1/reports/flows?from=2026-10-01&to=2026-11-01",
+    );
+    const mine = (id: string) => flows.partners.find((x) => x.partner_id === id);
+    expect(mine(ids.hotel)).toEqual({ partner_id: ids.hotel, earned_points: 1234, burned_points: 0 });
+    expect(mine(ids.taxi)).toEqual({ partner_id: ids.taxi, earned_points: 100, burned_points: 850 });
+    expect(mine(ids.retail)).toEqual({ partner_id: ids.retail, earned_points: 0, burned_points: 300 });
+    expect(flows.matrix).toEqual(
+      expect.arrayContaining([
+        { earned_at: ids.hotel, burned_at: ids.retail, points: 300 },
+        { earned_at: ids.hotel, burned_at: ids.taxi, points: 834 },
+        { earned_at: ids.taxi, burned_at: ids.taxi, points: 16 },
+      ]),
+    );
+
+    const liability = await finance.call<{ months: { month: string; points: Record<string, number>; value: Record<string, Record<string, string>> }[]; breakage_rate: string }>(
+      "GET",
+      "/v1/reports/liability?from=2026-09-01&to=2026-11-01",
+    );
+    expect(liability.months.map((m) => m.month)).toEqual(["2026-09", "2026-10"]);
+    expect(liability.months[0]!.points).toEqual({ opening: 0, issued: 40, redeemed: 0, reversed: 0, expired: 0, closing: 40 });
+    expect(liability.months[1]!.points).toEqual({ opening: 40, issued: 1334, redeemed: 1150, reversed: 100, expired: 40, closing: 84 });
+    expect(liability.months[1]!.value.EUR!.issued).toBe("10.772"); // 1234 × 0.008 + 100 × 0.009
+    expect(liability.months[1]!.value.GBP).toMatchObject({ opening: "0.3", expired: "0.3", closing: "0" });
+    expect(liability.breakage_rate).toBe("0.029112"); // 40 / 1374
+    // Rolled forward to today, the closing liability is exactly what members hold.
+    const toDate = await finance.call<{ months: { points: { closing: number } }[] }>("GET", "/v1/reports/liability?from=2026-09-01&to=2027-01-01");
+    const held = (await h.db.handle.db.execute(sql`select sum(available + pending + held)::int as n from members`)) as unknown as { rows: { n: number }[] };
+    expect(toDate.months.at(-1)!.points.closing).toBe(held.rows[0]!.n);
+
+    const positions = await finance.call<{ unsettled_since: string; partners: { partner_id: string; prepaid_points: number | null }[] }>("GET", "/v1/reports/partners");
+    expect(positions.unsettled_since).toBe("2026-11-01");
+    expect(positions.partners.find((x) => x.partner_id === ids.hotel)).toMatchObject({ prepaid_points: null });
+  });
+
   it("staff without the finance role, and partners, cannot run settlement", async () => {
     const admin = h.staff("admin");
     expect((await admin.request("POST", "/v1/settlement-runs", { period_start: "2026-10-01", period_end: "2026-11-01" })).status).toBe(403);
