@@ -61,3 +61,34 @@ describe("prepaid partners", () => {
     expect([res.status, res.body.code]).toEqual([422, "validation_failed"]);
   });
 });
+
+describe("credit limits of postpaid partners", () => {
+  it("refuses an earn that would take the unsettled amount over the limit; burns at the partner make room", async () => {
+    const q = await h.partner({
+      settlement: { currency: "EUR", billing: "issuance", issue_price_per_point: "0.01", redemption_price_per_point: "0.01", period: "monthly", credit_limit: "10" },
+      earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "1" }],
+    });
+    const m = (await q.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "credit" })).member_id;
+    const earnAt = (eur: number) => q.client.request<{ code?: string }>("POST", "/v1/earn", { member: m, amount_minor: eur * 100, currency: "EUR", reference: `c${Math.random()}` });
+    expect((await earnAt(900)).status).toBe(201); // owes 9.00
+    const over = await earnAt(101); // would owe 10.01
+    expect([over.status, over.body.code]).toEqual([422, "credit_limit_exceeded"]);
+    expect((await earnAt(100)).status).toBe(201); // exactly 10.00 is allowed
+    await q.client.call("POST", "/v1/burn", { member: m, points: 500, reference: "spend" }); // it is owed 5.00 now
+    expect((await earnAt(500)).status).toBe(201);
+    expect((await earnAt(1)).body.code).toBe("credit_limit_exceeded");
+  });
+
+  it("concurrent earns never overshoot the limit", async () => {
+    const q = await h.partner({
+      settlement: { currency: "EUR", billing: "issuance", issue_price_per_point: "0.01", redemption_price_per_point: "0.01", period: "monthly", credit_limit: "10" },
+      earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "1" }],
+    });
+    const m = (await q.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "credit-race" })).member_id;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => q.client.request<{ code?: string }>("POST", "/v1/earn", { member: m, amount_minor: 10_000, currency: "EUR", reference: `race-${i}` })),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(10); // 10 × 1.00
+    expect(results.filter((r) => r.status !== 201).every((r) => r.body.code === "credit_limit_exceeded")).toBe(true);
+  });
+});
