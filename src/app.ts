@@ -18,7 +18,9 @@ import { registerLedger } from "./routes/ledger.js";
 import { registerAdminPromotions } from "./routes/admin-promotions.js";
 import { registerSettlement } from "./routes/settlement.js";
 import { registerReports } from "./routes/reports.js";
+import { registerStaff } from "./routes/staff.js";
 import { registerPortal } from "./web/portal.js";
+import { registerFinance } from "./web/finance.js";
 
 export const API_VERSION = "1.0.0";
 
@@ -73,7 +75,9 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerAdminPromotions(app);
   registerSettlement(app);
   registerReports(app);
+  registerStaff(app);
   registerPortal(app);
+  registerFinance(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "SignedRequest", {
     type: "http",

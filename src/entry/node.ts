@@ -48,8 +48,10 @@ export async function serveNode(options: {
   port: number;
   hostname?: string;
   jobs?: boolean;
+  /** The clock (tests move it); the wall clock by default. */
+  now?: () => Date;
 }): Promise<RunningServer> {
-  const app = createNodeApp(options.config, options.handle);
+  const app = createNodeApp(options.config, options.handle, options.now);
   const hostname = options.hostname ?? "127.0.0.1";
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port, hostname }, () => resolve(s));

@@ -74,7 +74,7 @@ const positions = createRoute({
       z
         .object({
           as_of: z.string(),
-          unsettled_since: z.string(),
+          unsettled_since: z.string().nullable(),
           partners: z.array(
             z.object({ partner_id: z.string(), currency: z.string(), prepaid_points: z.int().nullable(), credit_limit: z.string().nullable(), unsettled_net_amount: z.string() }),
           ),

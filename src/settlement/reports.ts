@@ -150,8 +150,8 @@ export async function flowsReport(db: Executor, from: string, to: string): Promi
 
 export interface PartnerPositions {
   as_of: string;
-  /** Postings after the end of the latest final settlement period are unsettled. */
-  unsettled_since: string;
+  /** Postings after the end of the latest final settlement period are unsettled (null: nothing is settled yet). */
+  unsettled_since: string | null;
   partners: {
     partner_id: string;
     currency: string;
@@ -164,8 +164,8 @@ export interface PartnerPositions {
 /** Prepaid balances and what each partner owes or is owed since the last final settlement. */
 export async function partnerPositions(db: Executor, now: Date): Promise<PartnerPositions> {
   const [last] = await rows<{ end: string | null }>(db, sql`select to_char(max(period_end), 'YYYY-MM-DD') as end from settlement_runs where status = 'final'`);
-  const since = last?.end ?? "2000-01-01";
-  const figures = await computeStatements(db, since, "9999-12-31", now);
+  const since = last?.end ?? null;
+  const figures = await computeStatements(db, since ?? "2000-01-01", "9999-12-31", now);
   const partners = await rows<{ id: string; currency: string; prepaid_points: string | null; credit_limit: string | null }>(
     db,
     sql`select id, settlement_currency as currency, prepaid_points::text, credit_limit::text from partners order by id`,

@@ -1,4 +1,6 @@
+import type { Context } from "hono";
 import type { Child } from "hono/jsx";
+import { DomainError } from "../errors.js";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
 
@@ -68,3 +70,24 @@ export function registerStylesheet(app: OpenAPIHono<AppEnv>) {
 
 export const formatPoints = (n: number) => n.toLocaleString("en-US");
 export const formatDate = (iso: string) => iso.slice(0, 16).replace("T", " ") + " UTC";
+
+/** A server-rendered page: strict CSP, never cached. */
+export function html(c: Context<AppEnv>, body: Child, status = 200) {
+  c.header("content-security-policy", PAGE_CSP);
+  c.header("cache-control", "no-store");
+  return c.html("<!doctype html>" + String(body), status as 200);
+}
+
+/**
+ * Same-origin form posts only: the browser's Sec-Fetch-Site (or Origin; "null" under
+ * no-referrer) must say so, and the form's token must be the one derived from the session.
+ */
+export async function checkForm(c: Context<AppEnv>, expectedCsrf: string): Promise<Record<string, string>> {
+  const origin = c.req.header("origin");
+  const site = c.req.header("sec-fetch-site");
+  if ((origin && origin !== "null" && origin !== new URL(c.req.url).origin) || (site && site !== "same-origin"))
+    throw new DomainError("role_forbidden", "Cross-site form posts are refused.");
+  const form = (await c.req.parseBody()) as Record<string, string>;
+  if (typeof form.csrf !== "string" || form.csrf !== expectedCsrf) throw new DomainError("role_forbidden", "The form has expired; reload the page.");
+  return form;
+}

@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import type { Child } from "hono/jsx";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../http/env.js";
@@ -19,15 +18,10 @@ import {
 } from "../members/portal.js";
 import { memberHistory, type HistoryItem } from "../ledger/queries.js";
 import { DomainError } from "../errors.js";
-import { formatDate, formatPoints, Page, PAGE_CSP, registerStylesheet } from "./layout.js";
+import { checkForm, formatDate, formatPoints, html, Page, registerStylesheet } from "./layout.js";
 
 const COOKIE = "coalesce_portal";
 
-function html(c: Context<AppEnv>, body: Child, status = 200) {
-  c.header("content-security-policy", PAGE_CSP);
-  c.header("cache-control", "no-store");
-  return c.html("<!doctype html>" + String(body), status as 200);
-}
 
 function Expired(props: { title: string; message: string }) {
   return (
@@ -194,19 +188,6 @@ async function currentSession(c: Context<AppEnv>): Promise<{ memberId: string; t
 const sessionEnded = (c: Context<AppEnv>) =>
   html(c, <Expired title="Your session has ended" message="For your security, account sessions last 15 minutes." />, 401);
 
-/** Same-origin form posts only: the browser's Origin (or Sec-Fetch-Site) must say so, and the form's token must match. */
-async function checkForm(c: Context<AppEnv>, sessionToken: string): Promise<Record<string, string>> {
-  // With Referrer-Policy: no-referrer browsers send "Origin: null"; Sec-Fetch-Site still tells.
-  const origin = c.req.header("origin");
-  const site = c.req.header("sec-fetch-site");
-  if ((origin && origin !== "null" && origin !== new URL(c.req.url).origin) || (site && site !== "same-origin"))
-    throw new DomainError("role_forbidden", "Cross-site form posts are refused.");
-  const form = (await c.req.parseBody()) as Record<string, string>;
-  if (typeof form.csrf !== "string" || form.csrf !== (await csrfFor(sessionToken)))
-    throw new DomainError("role_forbidden", "The form has expired; reload the page.");
-  return form;
-}
-
 async function renderAccount(c: Context<AppEnv>, session: { memberId: string; token: string }, extra: { newCode?: { code: string; expires_at: string }; notice?: string } = {}) {
   const db = c.var.services.db();
   const now = c.var.services.now();
@@ -252,7 +233,7 @@ export function registerPortal(app: OpenAPIHono<AppEnv>) {
   app.post("/portal/link-codes", async (c) => {
     const session = await currentSession(c);
     if (!session) return sessionEnded(c);
-    await checkForm(c, session.token);
+    await checkForm(c, await csrfFor(session.token));
     const now = c.var.services.now();
     const code = await c.var.services.db().transaction((tx) => createLinkCode(tx, session.memberId, null, now));
     return renderAccount(c, session, { newCode: code });
@@ -261,7 +242,7 @@ export function registerPortal(app: OpenAPIHono<AppEnv>) {
   app.post("/portal/unlink", async (c) => {
     const session = await currentSession(c);
     if (!session) return sessionEnded(c);
-    const form = await checkForm(c, session.token);
+    const form = await checkForm(c, await csrfFor(session.token));
     const partnerId = typeof form.partner_id === "string" ? form.partner_id.slice(0, 63) : "";
     const now = c.var.services.now();
     let notice = "That brand is no longer linked.";
@@ -277,7 +258,7 @@ export function registerPortal(app: OpenAPIHono<AppEnv>) {
   app.post("/portal/logout", async (c) => {
     const session = await currentSession(c);
     if (session) {
-      await checkForm(c, session.token);
+      await checkForm(c, await csrfFor(session.token));
       await endPortalSession(c.var.services.db(), session.token, c.var.services.now());
     }
     deleteCookie(c, COOKIE, { path: "/portal" });

@@ -73,3 +73,18 @@ export const prepaidPurchases = pgTable(
   },
   (t) => [index("prepaid_purchases_partner").on(t.partnerId, t.createdAt), check("prepaid_purchases_positive", sql`${t.points} > 0`)],
 );
+
+/** One-time sign-in links for staff web pages, and the sessions they start; only hashes are stored. */
+export const staffSessions = pgTable(
+  "staff_sessions",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    kind: text("kind", { enum: ["login", "session"] }).notNull(),
+    sub: text("sub").notNull(),
+    role: text("role", { enum: ["admin", "finance"] }).notNull(),
+    expiresAt: ts("expires_at").notNull(),
+    usedAt: ts("used_at"),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [index("staff_sessions_expires").on(t.expiresAt)],
+);

@@ -1,0 +1,439 @@
+import type { Context } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { AppEnv } from "../http/env.js";
+import { DomainError } from "../errors.js";
+import { createDraftRun, finalizeRun, getRun, listRuns, statementsCsv, type RunView } from "../settlement/runs.js";
+import { flowsReport, liabilityReport, partnerPositions, type LiabilityMonth } from "../settlement/reports.js";
+import {
+  endStaffSession,
+  staffCsrf,
+  staffLoginUsable,
+  staffSession,
+  startStaffSession,
+  STAFF_SESSION_TTL_SECONDS,
+} from "../settlement/staff-sessions.js";
+import { checkForm, formatPoints, html, Page } from "./layout.js";
+
+const COOKIE = "coalesce_finance";
+
+// Notices are looked up, never echoed from the URL.
+const NOTICES: Record<string, string> = {
+  final: "The run is final: statements are numbered, signed and frozen.",
+  period_not_closed: "This period has not ended yet; finalize it after its end date.",
+  period_finalized: "This period is already finalized.",
+  refused: "The request was refused.",
+};
+
+function Message(props: { title: string; message: string }) {
+  return (
+    <Page title={`${props.title} · Coalesce finance`}>
+      <h1>{props.title}</h1>
+      <section class="card">
+        <p>{props.message}</p>
+        <p class="muted">
+          Get a new sign-in link with <code>npm run finance:login</code> (signed with your staff key).
+        </p>
+      </section>
+    </Page>
+  );
+}
+
+function Nav(props: { csrf: string }) {
+  return (
+    <nav aria-label="Finance">
+      <a href="/finance">Reports</a> · <a href="/finance/runs">Settlement runs</a> ·{" "}
+      <form method="post" action="/finance/logout" class="inline">
+        <input type="hidden" name="csrf" value={props.csrf} />
+        <button type="submit" class="secondary">
+          Sign out
+        </button>
+      </form>
+    </nav>
+  );
+}
+
+/** Closing liability per month as bars, issued and redeemed as lines: plain SVG, no script. */
+function LiabilityChart(props: { months: LiabilityMonth[] }) {
+  const W = 720;
+  const H = 240;
+  const pad = 40;
+  const max = Math.max(1, ...props.months.flatMap((m) => [m.points.closing, m.points.issued, m.points.redeemed]));
+  const step = (W - 2 * pad) / Math.max(1, props.months.length);
+  const y = (v: number) => H - pad - ((H - 2 * pad) * Math.max(0, v)) / max;
+  const line = (pick: (m: LiabilityMonth) => number) =>
+    props.months.map((m, i) => `${(pad + step * i + step / 2).toFixed(1)},${y(pick(m)).toFixed(1)}`).join(" ");
+  return (
+    <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="chart-title chart-desc">
+      <title id="chart-title">Liability by month</title>
+      <desc id="chart-desc">Bars: points outstanding at each month's close. Lines: points issued (blue) and redeemed (orange).</desc>
+      <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} stroke="#5b6470" />
+      {props.months.map((m, i) => (
+        <g>
+          <rect x={pad + step * i + step * 0.15} y={y(m.points.closing)} width={step * 0.7} height={H - pad - y(m.points.closing)} fill="#c9dcf2">
+            <title>{`${m.month}: ${formatPoints(m.points.closing)} outstanding`}</title>
+          </rect>
+          <text x={pad + step * i + step / 2} y={H - pad + 16} text-anchor="middle" font-size="11" fill="#5b6470">
+            {m.month.slice(2)}
+          </text>
+        </g>
+      ))}
+      <polyline points={line((m) => m.points.issued)} fill="none" stroke="#0b5cad" stroke-width="2" />
+      <polyline points={line((m) => m.points.redeemed)} fill="none" stroke="#c25e00" stroke-width="2" stroke-dasharray="5 3" />
+      <text x={pad} y={pad - 12} font-size="11" fill="#5b6470">
+        max {formatPoints(max)} points
+      </text>
+    </svg>
+  );
+}
+
+function monthsBack(now: Date, n: number): { from: string; to: string } {
+  const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+  const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (n - 1), 1));
+  return { from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10) };
+}
+
+function RunTable(props: { run: RunView }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">Statements of run {props.run.run_id}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Partner</th>
+            <th scope="col">Number</th>
+            <th scope="col" class="num">Earned</th>
+            <th scope="col" class="num">Reversed</th>
+            <th scope="col" class="num">Burned</th>
+            <th scope="col" class="num">Refunded</th>
+            <th scope="col" class="num">Expired</th>
+            <th scope="col" class="num">Issuance</th>
+            <th scope="col" class="num">Redemption</th>
+            <th scope="col" class="num">Net</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.run.statements.map((s) => (
+            <tr>
+              <th scope="row">{s.partner_id}</th>
+              <td>{s.number ?? "draft"}</td>
+              <td class="num">{formatPoints(s.earned_points)}</td>
+              <td class="num">{formatPoints(s.earn_reversed_points)}</td>
+              <td class="num">{formatPoints(s.burned_points)}</td>
+              <td class="num">{formatPoints(s.burn_refunded_points)}</td>
+              <td class="num">{formatPoints(s.expired_points)}</td>
+              <td class="num">
+                {s.issuance_amount} {s.currency}
+              </td>
+              <td class="num">
+                {s.redemption_amount} {s.currency}
+              </td>
+              <td class="num" data-testid={`net-${s.partner_id}`}>
+                {s.net_amount} {s.currency}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+interface Session {
+  token: string;
+  sub: string;
+  csrf: string;
+}
+
+async function session(c: Context<AppEnv>): Promise<Session | null> {
+  const token = getCookie(c, COOKIE);
+  if (!token) return null;
+  const s = await staffSession(c.var.services.db(), token, c.var.services.now());
+  if (!s || s.role !== "finance") return null;
+  return { token, sub: s.sub, csrf: await staffCsrf(token) };
+}
+
+const signedOut = (c: Context<AppEnv>) => html(c, <Message title="Please sign in" message="Finance sessions last 30 minutes." />, 401);
+
+/** The finance dashboard: reports as tables and charts, settlement runs to draft, review, finalize and export. */
+export function registerFinance(app: OpenAPIHono<AppEnv>) {
+  app.get("/finance/login/:token", async (c) => {
+    const token = c.req.param("token");
+    if (!(await staffLoginUsable(c.var.services.db(), token, c.var.services.now())))
+      return html(c, <Message title="This sign-in link has expired" message="Sign-in links work once, for 5 minutes." />, 410);
+    return html(
+      c,
+      <Page title="Sign in · Coalesce finance">
+        <h1>Coalesce finance</h1>
+        <section class="card">
+          <form method="post" action="/finance/login">
+            <input type="hidden" name="token" value={token} />
+            <button type="submit">Sign in</button>
+          </form>
+        </section>
+      </Page>,
+    );
+  });
+
+  app.post("/finance/login", async (c) => {
+    const form = (await c.req.parseBody()) as Record<string, string>;
+    const started = await c.var.services.db().transaction((tx) => startStaffSession(tx, String(form.token ?? ""), c.var.services.now()));
+    if (!started) return html(c, <Message title="This sign-in link has expired" message="Sign-in links work once, for 5 minutes." />, 410);
+    setCookie(c, COOKIE, started.sessionToken, {
+      httpOnly: true,
+      secure: new URL(c.req.url).protocol === "https:",
+      sameSite: "Strict",
+      path: "/finance",
+      maxAge: STAFF_SESSION_TTL_SECONDS,
+    });
+    return c.redirect("/finance", 303);
+  });
+
+  app.post("/finance/logout", async (c) => {
+    const s = await session(c);
+    if (s) {
+      await checkForm(c, s.csrf);
+      await endStaffSession(c.var.services.db(), s.token, c.var.services.now());
+    }
+    deleteCookie(c, COOKIE, { path: "/finance" });
+    return html(c, <Message title="Signed out" message="Your finance session has ended." />);
+  });
+
+  app.get("/finance", async (c) => {
+    const s = await session(c);
+    if (!s) return signedOut(c);
+    const db = c.var.services.db();
+    const now = c.var.services.now();
+    const range = monthsBack(now, 12);
+    const liability = await liabilityReport(db, range.from, range.to);
+    const month = monthsBack(now, 1);
+    const flows = await flowsReport(db, month.from, month.to);
+    const positions = await partnerPositions(db, now);
+    const latest = liability.months.at(-1);
+    return html(
+      c,
+      <Page title="Reports · Coalesce finance" nav={<Nav csrf={s.csrf} />}>
+        <h1>Finance reports</h1>
+        <section class="card" aria-labelledby="liab-h">
+          <h2 id="liab-h">Liability, last 12 months</h2>
+          <dl class="stats">
+            <div>
+              <dt>Outstanding points</dt>
+              <dd data-testid="outstanding">{formatPoints(latest?.points.closing ?? 0)}</dd>
+            </div>
+            <div>
+              <dt>Breakage rate</dt>
+              <dd data-testid="breakage">{(Number(liability.breakage_rate) * 100).toFixed(2)} %</dd>
+            </div>
+          </dl>
+          <LiabilityChart months={liability.months} />
+          <p class="muted">Bars: points outstanding at each month's close. Solid line: issued. Dashed line: redeemed.</p>
+          <div class="table-wrap">
+            <table>
+              <caption class="visually-hidden">Liability roll-forward in points</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Month</th>
+                  <th scope="col" class="num">Opening</th>
+                  <th scope="col" class="num">Issued</th>
+                  <th scope="col" class="num">Redeemed</th>
+                  <th scope="col" class="num">Reversed</th>
+                  <th scope="col" class="num">Expired</th>
+                  <th scope="col" class="num">Closing</th>
+                  <th scope="col">Value at close</th>
+                </tr>
+              </thead>
+              <tbody>
+                {liability.months.map((m) => (
+                  <tr>
+                    <th scope="row">{m.month}</th>
+                    <td class="num">{formatPoints(m.points.opening)}</td>
+                    <td class="num">{formatPoints(m.points.issued)}</td>
+                    <td class="num">{formatPoints(m.points.redeemed)}</td>
+                    <td class="num">{formatPoints(m.points.reversed)}</td>
+                    <td class="num">{formatPoints(m.points.expired)}</td>
+                    <td class="num">{formatPoints(m.points.closing)}</td>
+                    <td>
+                      {Object.entries(m.value)
+                        .map(([cur, v]) => `${v.closing} ${cur}`)
+                        .join(", ")}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+        <section class="card" aria-labelledby="flows-h">
+          <h2 id="flows-h">Cross-partner flows this month</h2>
+          {flows.matrix.length === 0 ? <p class="muted">No points have been redeemed this month.</p> : null}
+          <div class="table-wrap">
+            <table>
+              <caption class="visually-hidden">Points earned at one partner and burned at another</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Earned at</th>
+                  <th scope="col">Burned at</th>
+                  <th scope="col" class="num">Points</th>
+                </tr>
+              </thead>
+              <tbody>
+                {flows.matrix.map((f) => (
+                  <tr>
+                    <td>{f.earned_at}</td>
+                    <td>{f.burned_at}</td>
+                    <td class="num">{formatPoints(f.points)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+        <section class="card" aria-labelledby="pos-h">
+          <h2 id="pos-h">Partners: prepaid and unsettled</h2>
+          <p class="muted">
+            Unsettled {positions.unsettled_since ? `since ${positions.unsettled_since}` : "since the start (nothing is final yet)"}; positive amounts are owed to the operator.
+          </p>
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Partner</th>
+                  <th scope="col" class="num">Prepaid points</th>
+                  <th scope="col" class="num">Credit limit</th>
+                  <th scope="col" class="num">Unsettled net</th>
+                </tr>
+              </thead>
+              <tbody>
+                {positions.partners.map((p) => (
+                  <tr>
+                    <th scope="row">{p.partner_id}</th>
+                    <td class="num">{p.prepaid_points === null ? "postpaid" : formatPoints(p.prepaid_points)}</td>
+                    <td class="num">{p.credit_limit ? `${p.credit_limit} ${p.currency}` : "—"}</td>
+                    <td class="num">
+                      {p.unsettled_net_amount} {p.currency}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      </Page>,
+    );
+  });
+
+  app.get("/finance/runs", async (c) => {
+    const s = await session(c);
+    if (!s) return signedOut(c);
+    const runs = await listRuns(c.var.services.db(), 50);
+    const last = monthsBack(new Date(c.var.services.now().getTime() - 31 * 86_400_000), 1);
+    return html(
+      c,
+      <Page title="Settlement runs · Coalesce finance" nav={<Nav csrf={s.csrf} />}>
+        <h1>Settlement runs</h1>
+        <section class="card" aria-labelledby="new-h">
+          <h2 id="new-h">Draft a run</h2>
+          <form method="post" action="/finance/runs">
+            <input type="hidden" name="csrf" value={s.csrf} />
+            <p>
+              <label for="period_start">Period start</label>
+              <input id="period_start" name="period_start" type="date" required value={last.from} />
+            </p>
+            <p>
+              <label for="period_end">Period end (exclusive)</label>
+              <input id="period_end" name="period_end" type="date" required value={last.to} />
+            </p>
+            <button type="submit">Draft statements</button>
+          </form>
+        </section>
+        <section class="card" aria-labelledby="runs-h">
+          <h2 id="runs-h">Recent runs</h2>
+          <ul class="plain">
+            {runs.map((r) => (
+              <li>
+                <a href={`/finance/runs/${r.run_id}`}>
+                  {r.period_start} – {r.period_end}
+                </a>
+                <span class={r.status === "final" ? "ok" : "muted"}>{r.status}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      </Page>,
+    );
+  });
+
+  app.post("/finance/runs", async (c) => {
+    const s = await session(c);
+    if (!s) return signedOut(c);
+    const form = await checkForm(c, s.csrf);
+    const period = { period_start: String(form.period_start ?? ""), period_end: String(form.period_end ?? "") };
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(period.period_start) || !/^\d{4}-\d{2}-\d{2}$/.test(period.period_end))
+      return html(c, <Message title="Check the dates" message="Give the period as two dates, the end exclusive." />, 422);
+    try {
+      const run = await c.var.services.db().transaction((tx) => createDraftRun(tx, period, s.sub, c.var.services.now()));
+      return c.redirect(`/finance/runs/${run.run_id}`, 303);
+    } catch (err) {
+      if (err instanceof DomainError) return html(c, <Message title="The run was refused" message={err.detail} />, 422);
+      throw err;
+    }
+  });
+
+  app.get("/finance/runs/:run_id", async (c) => {
+    const s = await session(c);
+    if (!s) return signedOut(c);
+    const run = await getRun(c.var.services.db(), c.req.param("run_id").slice(0, 64));
+    const notice = c.req.query("notice");
+    return html(
+      c,
+      <Page title={`Run ${run.period_start} · Coalesce finance`} nav={<Nav csrf={s.csrf} />}>
+        <h1>
+          Run {run.period_start} – {run.period_end} <span data-testid="run-status">({run.status})</span>
+        </h1>
+        {notice ? (
+          <p class="notice" role="status">
+            {NOTICES[notice] ?? "The request was refused."}
+          </p>
+        ) : null}
+        <section class="card">
+          <RunTable run={run} />
+          <p>
+            <a class="button" href={`/finance/runs/${run.run_id}/statements.csv`} download>
+              Download CSV
+            </a>
+          </p>
+          {run.status === "draft" ? (
+            <form method="post" action={`/finance/runs/${run.run_id}/finalize`}>
+              <input type="hidden" name="csrf" value={s.csrf} />
+              <button type="submit">Finalize this period</button>
+            </form>
+          ) : null}
+        </section>
+      </Page>,
+    );
+  });
+
+  app.post("/finance/runs/:run_id/finalize", async (c) => {
+    const s = await session(c);
+    if (!s) return signedOut(c);
+    await checkForm(c, s.csrf);
+    const runId = c.req.param("run_id").slice(0, 64);
+    try {
+      await c.var.services.db().transaction((tx) => finalizeRun(tx, runId, s.sub, c.var.services.now(), c.var.services.config));
+      return c.redirect(`/finance/runs/${runId}?notice=final`, 303);
+    } catch (err) {
+      if (err instanceof DomainError) return c.redirect(`/finance/runs/${runId}?notice=${err.code in NOTICES ? err.code : "refused"}`, 303);
+      throw err;
+    }
+  });
+
+  app.get("/finance/runs/:run_id/statements.csv", async (c) => {
+    const s = await session(c);
+    if (!s) return signedOut(c);
+    const run = await getRun(c.var.services.db(), c.req.param("run_id").slice(0, 64));
+    c.header("content-disposition", `attachment; filename="${run.run_id}-statements.csv"`);
+    c.header("cache-control", "no-store");
+    return c.body(statementsCsv(run), 200, { "content-type": "text/csv; charset=utf-8" });
+  });
+}
