@@ -36,6 +36,10 @@ export const postings = pgTable(
     billing: text("billing"),
     issuePricePerPoint: price("issue_price_per_point"),
     redemptionPricePerPoint: price("redemption_price_per_point"),
+    // The same prices in millionths as integers: settlement groups by them, and hashing bigints
+    // is far cheaper than hashing numerics over a million rows.
+    issuePriceMicros: bigint("issue_price_micros", { mode: "number" }).generatedAlwaysAs(sql`(issue_price_per_point * 1000000)::bigint`),
+    redemptionPriceMicros: bigint("redemption_price_micros", { mode: "number" }).generatedAlwaysAs(sql`(redemption_price_per_point * 1000000)::bigint`),
   },
   (t) => [
     index("postings_member_created").on(t.memberId, t.createdAt),
@@ -95,8 +99,16 @@ export const lotMoves = pgTable(
     lotId: text("lot_id").notNull(),
     /** Negative when points leave the lot (burn, hold, expiry, reversal), positive when they return. */
     points: points("points").notNull(),
+    // Facts copied by a trigger at insert (from the posting and the lot's earn), so settlement
+    // and reports read lineage from this table alone, by time, without joins.
+    createdAt: ts("created_at"),
+    postingType: text("posting_type"),
+    issuerId: text("issuer_id"),
+    issuerBilling: text("issuer_billing"),
+    /** −points × the earn's locked issue price × its partner-funded share (12 decimals). */
+    issueValue: numeric("issue_value", { precision: 30, scale: 12 }),
   },
-  (t) => [primaryKey({ columns: [t.postingId, t.lotId] }), index("lot_moves_lot").on(t.lotId)],
+  (t) => [primaryKey({ columns: [t.postingId, t.lotId] }), index("lot_moves_lot").on(t.lotId), index("lot_moves_created").on(t.createdAt)],
 );
 
 export const holds = pgTable(

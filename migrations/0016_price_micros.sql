@@ -1,0 +1,2 @@
+ALTER TABLE "postings" ADD COLUMN "issue_price_micros" bigint GENERATED ALWAYS AS ((issue_price_per_point * 1000000)::bigint) STORED;--> statement-breakpoint
+ALTER TABLE "postings" ADD COLUMN "redemption_price_micros" bigint GENERATED ALWAYS AS ((redemption_price_per_point * 1000000)::bigint) STORED;
