@@ -28,15 +28,23 @@ function clientFor(p: TestPartner, app: ReturnType<typeof createNodeApp>) {
 beforeAll(async () => {
   h = await createHarness({ POINTS_EXPIRY_MONTHS: "1" });
   config = h.config;
-  const settlement = (currency: string, billing: string, issue: string, redeem: string) => ({
+  const settlement = (currency: string, billing: string, issue: string, redeem: string, terms: { prepaid_points?: number; credit_limit?: string } = {}) => ({
     currency,
     billing: billing as "issuance",
     issue_price_per_point: issue,
     redemption_price_per_point: redeem,
     period: "monthly" as const,
+    ...terms,
   });
-  const H = await h.partner({ settlement: settlement("EUR", "issuance", "0.008", "0.006"), earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "10" }] });
-  const T = await h.partner({ settlement: settlement("EUR", "redemption", "0.009", "0.007"), earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "2" }] });
+  // The hotel is postpaid with a credit limit, the ride-hailing company prepaid, the retailer plain postpaid.
+  const H = await h.partner({
+    settlement: settlement("EUR", "issuance", "0.008", "0.006", { credit_limit: "500" }),
+    earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "10" }],
+  });
+  const T = await h.partner({
+    settlement: settlement("EUR", "redemption", "0.009", "0.007", { prepaid_points: 10_000 }),
+    earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "2" }],
+  });
   const R = await h.partner({ settlement: settlement("GBP", "issuance", "0.0075", "0.005"), earn_rules: [{ currency: "GBP", category: "*", points_per_unit: "1" }] });
   ids = { hotel: H.id, taxi: T.id, retail: R.id };
   const app = createNodeApp(h.config, h.db.handle, () => new Date(clock));
@@ -202,9 +210,13 @@ describe("a month of settlement", () => {
     const held = (await h.db.handle.db.execute(sql`select sum(available + pending + held)::int as n from members`)) as unknown as { rows: { n: number }[] };
     expect(toDate.months.at(-1)!.points.closing).toBe(held.rows[0]!.n);
 
-    const positions = await finance.call<{ unsettled_since: string; partners: { partner_id: string; prepaid_points: number | null }[] }>("GET", "/v1/reports/partners");
+    const positions = await finance.call<{ unsettled_since: string; partners: { partner_id: string; prepaid_points: number | null; credit_limit: string | null }[] }>(
+      "GET",
+      "/v1/reports/partners",
+    );
     expect(positions.unsettled_since).toBe("2026-11-01");
-    expect(positions.partners.find((x) => x.partner_id === ids.hotel)).toMatchObject({ prepaid_points: null });
+    expect(positions.partners.find((x) => x.partner_id === ids.hotel)).toMatchObject({ prepaid_points: null, credit_limit: "500" });
+    expect(positions.partners.find((x) => x.partner_id === ids.taxi)).toMatchObject({ prepaid_points: 10_000 - 100 });
   });
 
   it("staff without the finance role, and partners, cannot run settlement", async () => {
