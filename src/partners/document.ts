@@ -16,7 +16,8 @@ export const CurrencyCode = z.string().length(3).regex(/^[A-Z]{3}$/, "must be an
 
 const Kid = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 const Base64Url = (len: number) => z.string().length(len).regex(/^[A-Za-z0-9_-]+$/, "must be base64url");
-const jwkCommon = { kid: Kid, use: z.literal("sig").optional(), key_ops: z.array(z.literal("verify")).max(1).optional() };
+// `ext` and `key_ops` are what WebCrypto's exportKey("jwk") adds; accepted so such keys register as exported.
+const jwkCommon = { kid: Kid, use: z.literal("sig").optional(), key_ops: z.array(z.literal("verify")).max(1).optional(), ext: z.boolean().optional() };
 
 /** A partner's public signing key. Only ES256 (P-256) and EdDSA (Ed25519) are accepted. */
 export const PublicJwk = z

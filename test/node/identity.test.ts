@@ -224,3 +224,16 @@ describe("pruning request records", () => {
     expect(after.partners).toBe(before.partners);
   });
 });
+
+describe("keys exported straight from WebCrypto", () => {
+  it("register (with ext and key_ops) and sign requests", async () => {
+    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const pub = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as Record<string, unknown>;
+    const priv = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as Record<string, unknown>;
+    expect(pub).toMatchObject({ ext: true, key_ops: ["verify"] });
+    const p = await h.partner();
+    await h.staff("admin").addKey(p.id, { ...pub, kid: "webcrypto-1", alg: "ES256" });
+    const client = new PartnerClient({ baseUrl: BASE_URL, issuer: p.id, privateJwk: { ...priv, kid: "webcrypto-1", alg: "ES256", key_ops: undefined, ext: undefined }, fetch: h.fetch });
+    expect((await client.request("GET", "/v1/members/ext:nobody")).status).toBe(404);
+  });
+});
