@@ -19,6 +19,7 @@ import { registerAdminPromotions } from "./routes/admin-promotions.js";
 import { registerSettlement } from "./routes/settlement.js";
 import { registerReports } from "./routes/reports.js";
 import { registerStaff } from "./routes/staff.js";
+import { registerAdminWebhooks } from "./routes/admin-webhooks.js";
 import { registerPortal } from "./web/portal.js";
 import { registerFinance } from "./web/finance.js";
 
@@ -76,6 +77,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerSettlement(app);
   registerReports(app);
   registerStaff(app);
+  registerAdminWebhooks(app);
   registerPortal(app);
   registerFinance(app);
 

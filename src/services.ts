@@ -10,6 +10,8 @@ export interface Services {
   /** Opened on first use, so requests that never touch Postgres never connect. */
   db(): Database;
   now(): Date;
+  /** Resolves a host name to its addresses (Node); absent on Workers, whose egress cannot reach private networks. */
+  resolveHost?: (host: string) => Promise<string[]>;
 }
 
 /** One request's services and what to release when its response is done. */

@@ -3,7 +3,7 @@
  * Authentication section says. Used by the tests, the demo CLI and the benchmarks; partners
  * may copy it. Depends only on jose and the platform's fetch.
  */
-import { importJWK, SignJWT, type CryptoKey, type JWK } from "jose";
+import { compactVerify, createLocalJWKSet, importJWK, SignJWT, type CryptoKey, type JWK, type JSONWebKeySet } from "jose";
 
 export const TOKEN_TYPE = "coalition-request+jwt";
 
@@ -197,4 +197,36 @@ export class PartnerClient extends CoalesceClient {
   static memberPath(member: string): string {
     return encodeURIComponent(member).replace(/%3A/gi, ":");
   }
+}
+
+/**
+ * For webhook receivers: verifies `Coalition-Signature` against the platform's JWKS
+ * (GET /.well-known/jwks.json, cache it) and the exact body bytes received. Returns the event;
+ * throws if the signature, audience, issuer, time or body hash do not hold. Dedupe by `id`.
+ */
+export async function verifyWebhook(options: {
+  body: Uint8Array | string;
+  signature: string | null | undefined;
+  jwks: JSONWebKeySet;
+  /** Your partner id: the `aud` the platform signs for. */
+  partnerId: string;
+  /** The platform's issuer (its API audience, default "coalition-api"). */
+  issuer?: string;
+  clockToleranceSeconds?: number;
+  now?: () => number;
+}): Promise<{ id: string; type: string; partner_id: string; created_at: string; data: unknown }> {
+  if (!options.signature) throw new Error("missing Coalition-Signature");
+  const { payload, protectedHeader } = await compactVerify(options.signature, createLocalJWKSet(options.jwks), { algorithms: ["ES256", "EdDSA"] });
+  if (protectedHeader.typ !== "coalition-event+jws") throw new Error("wrong signature type");
+  const claims = JSON.parse(new TextDecoder().decode(payload)) as { iss: string; aud: string; jti: string; iat: number; exp: number; bsh: string };
+  const now = options.now?.() ?? Math.floor(Date.now() / 1000);
+  const skew = options.clockToleranceSeconds ?? 60;
+  if (claims.iss !== (options.issuer ?? "coalition-api")) throw new Error("wrong issuer");
+  if (claims.aud !== options.partnerId) throw new Error("not addressed to this partner");
+  if (typeof claims.exp !== "number" || claims.exp + skew < now || claims.iat - skew > now) throw new Error("signature outside its validity");
+  const bytes = typeof options.body === "string" ? new TextEncoder().encode(options.body) : options.body;
+  if (claims.bsh !== (await bodyHash(bytes))) throw new Error("body does not match the signature");
+  const event = JSON.parse(new TextDecoder().decode(bytes)) as { id: string; type: string; partner_id: string; created_at: string; data: unknown };
+  if (event.id !== claims.jti || event.partner_id !== options.partnerId) throw new Error("event id or partner does not match the signature");
+  return event;
 }

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { lookup } from "node:dns/promises";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -14,8 +15,11 @@ const swaggerDir = dirname(createRequire(import.meta.url).resolve("swagger-ui-di
 const ASSET_TYPES: Record<string, string> = { js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };
 
 /** The app as Node serves it: one long-lived database handle, docs assets from node_modules. */
+/** Every address a name resolves to, for the webhook target check. */
+export const resolveHost = async (host: string) => (await lookup(host, { all: true })).map((a) => a.address);
+
 export function createNodeApp(config: Config, handle: DbHandle, now: () => Date = () => new Date()) {
-  const services: Services = { config, db: () => handle.db, now };
+  const services: Services = { config, db: () => handle.db, now, resolveHost };
   return createApp({
     services: () => ({ services, finish: async () => undefined }),
     mountBefore: (app) => {
@@ -62,7 +66,7 @@ export async function serveNode(options: {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   if (options.jobs !== false) {
-    const services: Services = { config: options.config, db: () => options.handle.db, now: () => new Date() };
+    const services: Services = { config: options.config, db: () => options.handle.db, now: () => new Date(), resolveHost };
     timer = setInterval(() => {
       running = runScheduledJobs(services, new Date()).catch((err) => console.error("jobs failed:", err));
     }, JOB_INTERVAL_MS);

@@ -1,5 +1,6 @@
 import { pruneRequestRecords } from "../auth/prune.js";
 import { expireLots, releaseDue } from "../ledger/jobs.js";
+import { deliverDueEvents } from "../events/deliver.js";
 import type { Services } from "../services.js";
 
 /** A periodic job: bounded work per run, safe to run concurrently with itself and to repeat. */
@@ -9,7 +10,10 @@ export interface Job {
 }
 
 /** Jobs in the order they run; each domain registers its own here. */
-export const JOBS: Job[] = [releaseDue, expireLots, pruneRequestRecords];
+/** Delivers outbox events to partners' webhooks (after the jobs above, which may emit some). */
+const deliverWebhooks: Job = { name: "deliver_webhooks", run: (services, now) => deliverDueEvents(services, now) };
+
+export const JOBS: Job[] = [releaseDue, expireLots, deliverWebhooks, pruneRequestRecords];
 
 export interface JobsReport {
   [name: string]: { processed: number } | { error: string };

@@ -2,6 +2,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { linkCodes, memberLinks, members, portalTokens } from "../db/schema/index.js";
 import { DomainError } from "../errors.js";
+import { emitEvent } from "../events/emit.js";
 
 export interface ErasureResult {
   member_id: string;
@@ -25,7 +26,10 @@ export async function eraseMember(tx: Executor, memberId: string, now: Date): Pr
     .update(memberLinks)
     .set({ unlinkedAt: now })
     .where(and(eq(memberLinks.memberId, memberId), isNull(memberLinks.unlinkedAt)))
-    .returning({ id: memberLinks.id });
+    .returning({ id: memberLinks.id, partnerId: memberLinks.partnerId });
+  for (const link of activeLinks) {
+    await emitEvent(tx, link.partnerId, "member.unlinked", { member_id: memberId, reason: "erasure", unlinked_at: now.toISOString() }, now);
+  }
   await tx.update(memberLinks).set({ externalRef: null }).where(eq(memberLinks.memberId, memberId));
   await tx.update(linkCodes).set({ usedAt: now }).where(and(eq(linkCodes.memberId, memberId), isNull(linkCodes.usedAt)));
   await tx.update(portalTokens).set({ usedAt: now }).where(and(eq(portalTokens.memberId, memberId), isNull(portalTokens.usedAt)));

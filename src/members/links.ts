@@ -6,6 +6,7 @@ import { DomainError } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { sha256Hex } from "../lib/encoding.js";
 import { resolveMember } from "./members.js";
+import { emitEvent } from "../events/emit.js";
 
 export const LINK_CODE_TTL_SECONDS = 15 * 60;
 const CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; // Crockford: no I, L, O, U
@@ -86,6 +87,7 @@ export async function redeemLinkCode(
     throw err;
   }
   await tx.update(members).set({ lastActivityAt: now }).where(eq(members.id, memberId));
+  await emitEvent(tx, partnerId, "member.linked", { member_id: memberId, external_ref: externalRef, via: "link_code", linked_at: now.toISOString() }, now);
   return { member_id: memberId, external_ref: externalRef };
 }
 
@@ -97,6 +99,7 @@ export async function unlinkMember(tx: Executor, partnerId: string, memberId: st
     .where(and(eq(memberLinks.memberId, memberId), eq(memberLinks.partnerId, partnerId), isNull(memberLinks.unlinkedAt)))
     .returning({ id: memberLinks.id });
   if (done.length === 0) throw new DomainError("member_not_found", "No such member is linked to you.");
+  await emitEvent(tx, partnerId, "member.unlinked", { member_id: memberId, unlinked_at: now.toISOString() }, now);
 }
 
 /** For a partner: unlink its own customer. */

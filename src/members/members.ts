@@ -4,6 +4,7 @@ import { memberLinks, members } from "../db/schema/index.js";
 import { DomainError } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { tierFor, type TierStatus } from "../ledger/tiers.js";
+import { emitEvent } from "../events/emit.js";
 import { earnedLast12Months, settleMember } from "../ledger/queries.js";
 
 export interface Balance {
@@ -106,5 +107,6 @@ export async function enrolMember(
     await tx.delete(members).where(eq(members.id, memberId));
     return { created: false, member: await getMember(tx, partnerId, `ext:${externalRef}`, now) };
   }
+  await emitEvent(tx, partnerId, "member.linked", { member_id: memberId, external_ref: externalRef, via: "enrolment", linked_at: now.toISOString() }, now);
   return { created: true, member: await getMember(tx, partnerId, memberId, now) };
 }

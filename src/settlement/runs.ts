@@ -9,6 +9,7 @@ import { currencyExponent } from "../lib/money.js";
 import { stableStringify } from "../lib/json.js";
 import { platformSigner } from "../platform/keys.js";
 import { computeStatements, type StatementFigures } from "./compute.js";
+import { emitEvent } from "../events/emit.js";
 
 export const STATEMENT_TYPE = "coalition-statement+jws";
 const MAX_PERIOD_DAYS = 366;
@@ -181,6 +182,15 @@ export async function finalizeRun(tx: Executor, runId: string, by: string, now: 
   await assertNoFinalOverlap(tx, run.periodStart, run.periodEnd, run.id);
   await tx.delete(statements).where(eq(statements.runId, runId));
   const stmts = await insertStatements(tx, runId, await computeStatements(tx, run.periodStart, run.periodEnd, end), now, { config });
+  for (const st of stmts) {
+    await emitEvent(
+      tx,
+      st.partner_id,
+      "statement.finalized",
+      { statement_id: st.statement_id, number: st.number, period_start: st.period_start, period_end: st.period_end, net_amount: st.net_amount, currency: st.currency },
+      now,
+    );
+  }
   const [updated] = await tx
     .update(settlementRuns)
     .set({ status: "final", finalizedAt: now, finalizedBy: by, cutoffAt: end })

@@ -35,6 +35,7 @@ const WATCHED_TABLES = [
   "entries",
   "lots",
   "holds",
+  "events",
 ];
 
 export interface Harness extends TestContext {

@@ -3,3 +3,4 @@ export * from "./requests.js";
 export * from "./members.js";
 export * from "./ledger.js";
 export * from "./settlement.js";
+export * from "./events.js";
