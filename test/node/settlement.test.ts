@@ -120,6 +120,11 @@ describe("a month of settlement", () => {
       issuance_amount: "0.00", redemption_amount: "1.50", net_amount: "-1.50", entry_count: 2,
     });
     for (const st of final.statements) expect(st.number).toMatch(/^ST-2026-\d{6}$/);
+    // Each partner learns of its statement through the outbox, in the same transaction.
+    const notified = (await h.db.handle.db.execute(sql`select partner_id, data->>'statement_id' as id from events where type = 'statement.finalized'`)) as unknown as {
+      rows: { partner_id: string; id: string }[];
+    };
+    for (const st of final.statements) expect(notified.rows).toContainEqual({ partner_id: st.partner_id, id: st.statement_id });
 
     // The statements add up to the ledger's own totals for the period.
     const totals = (await h.db.handle.db.execute(sql`

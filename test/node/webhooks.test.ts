@@ -97,6 +97,7 @@ describe("webhook delivery", () => {
     await b.client.call("DELETE", `/v1/members/${members[0]}/link`);
     await quiet.client.call("POST", "/v1/members", { external_ref: "quiet" });
     await a.client.call("POST", "/v1/earn", { member: members[1], amount_minor: 1000, currency: "EUR", reference: "x" });
+    await a.client.call("POST", "/v1/earn", { member: members[2], amount_minor: 1000, currency: "EUR", reference: "stay", available_at: new Date(Date.now() + 1_000).toISOString() });
     await b.client.call("POST", "/v1/holds", { member: members[1], points: 10, reference: "lapse", ttl_seconds: 1 });
 
     // The hold lapses and the job reports it; then delivery runs until nothing is due.
@@ -109,7 +110,7 @@ describe("webhook delivery", () => {
     };
     const mine = rows.rows.filter((e) => e.partner_id === a.id || e.partner_id === b.id);
     expect(mine.map((e) => e.type).sort()).toEqual(
-      ["hold.expired", "member.linked", "member.linked", "member.linked", "member.linked", "member.linked", "member.linked", "member.unlinked"].sort(),
+      ["hold.expired", "member.linked", "member.linked", "member.linked", "member.linked", "member.linked", "member.linked", "member.unlinked", "points.released"].sort(),
     );
     expect(mine.every((e) => e.status === "delivered")).toBe(true);
     expect(rows.rows.filter((e) => e.partner_id === quiet.id).every((e) => e.status === "skipped")).toBe(true);
