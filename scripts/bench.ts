@@ -8,11 +8,99 @@ import { join } from "node:path";
 import { openDatabase } from "../src/db/client.js";
 import { migrateDatabase } from "../src/db/migrate.js";
 import { benchSettlement } from "../bench/settlement.js";
+import { benchPartner, median, partnerClient, percentile, pgbenchInit, pgbenchLatencies, pgbenchTps, runLoad, startServer } from "../bench/http.js";
+import { coldStartMs } from "../bench/coldstart.js";
 import { adminQuery, databaseUrl, LOCAL_SERVER_URL, pgReachable, quoteIdent, uniqueName } from "../test/support/pg.js";
 import { buildWorkerBundle } from "./size.js";
 
 const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 3));
 const SIZE = Number(process.env.BENCH_SETTLEMENT_POSTINGS ?? 1_000_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const ms = (x: number) => `${x.toFixed(2)} ms`;
+
+/** Figures 1–5 on a scratch database for the app and another for pgbench. */
+async function benchHttp(appUrl: string, pgbUrl: string, rows: Row[], results: Record<string, unknown>) {
+  log("figures 1–5: starting servers and pgbench");
+  pgbenchInit(pgbUrl);
+  const partner = await benchPartner(appUrl);
+  const server = await startServer(appUrl, false);
+  const unverified = await startServer(appUrl, true);
+  try {
+    const client = partnerClient(server, partner);
+    const fast = partnerClient(unverified, partner);
+    const members: string[] = [];
+    for (let i = 0; i < 200; i++) members.push((await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `bench-${i}` })).member_id);
+    const hot = members[0]!;
+    for (let i = 0; i < 3; i++) await client.call("POST", "/v1/earn", { member: hot, amount_minor: 1, currency: "EUR", reference: `fund-${i}`, points: 100_000_000 });
+    const earn = (c: typeof client) => (i: number) =>
+      c.request("POST", "/v1/earn", { member: members[i % members.length], amount_minor: 1_000, currency: "EUR", reference: `b-${i}` }).then((r) => r.status);
+    const burn = (i: number) => client.request("POST", "/v1/burn", { member: hot, points: 1, reference: `h-${i}` }).then((r) => r.status);
+    await runLoad(4, 2, earn(client)); // warm-up
+
+    const f1: { earn: number; tpcb: number }[] = [];
+    const f2: { burn: number; update: number }[] = [];
+    const f3: { p50: number; p99: number; tpcbP50: number; tpcbP99: number }[] = [];
+    const f4: { verified: number; unverified: number }[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      log(`  run ${r + 1} of ${RUNS}`);
+      f1.push({ earn: (await runLoad(8, SECONDS, earn(client))).tps, tpcb: pgbenchTps(pgbUrl, 8, SECONDS) });
+      f2.push({
+        burn: (await runLoad(32, SECONDS, burn)).tps,
+        update: pgbenchTps(pgbUrl, 32, SECONDS, "update acct set balance = balance - 1 where id = 1 and balance >= 1;\n"),
+      });
+      const one = (await runLoad(1, SECONDS, earn(client))).latenciesMs;
+      const tpcb = pgbenchLatencies(pgbUrl, SECONDS);
+      f3.push({ p50: percentile(one, 50), p99: percentile(one, 99), tpcbP50: percentile(tpcb, 50), tpcbP99: percentile(tpcb, 99) });
+      const without = (await runLoad(1, SECONDS, earn(fast))).latenciesMs;
+      f4.push({ verified: percentile(one, 99), unverified: percentile(without, 99) });
+    }
+    const r1 = median(f1.map((x) => x.earn / x.tpcb));
+    rows.push({
+      figure: "1. signed earn via the Node server, 8 clients, vs pgbench TPC-B at 8",
+      measured: `${r1.toFixed(2)} (${Math.round(median(f1.map((x) => x.earn)))} vs ${Math.round(median(f1.map((x) => x.tpcb)))} tps)`,
+      goal: "≥ 0.5",
+      met: r1 >= 0.5,
+    });
+    const r2 = median(f2.map((x) => x.burn / x.update));
+    rows.push({
+      figure: "2. signed burn on one hot member, 32 clients, vs one-row conditional UPDATE at 32",
+      measured: `${r2.toFixed(2)} (${Math.round(median(f2.map((x) => x.burn)))} vs ${Math.round(median(f2.map((x) => x.update)))} tps)`,
+      goal: "≥ 0.5",
+      met: r2 >= 0.5,
+    });
+    const p99ratio = median(f3.map((x) => x.p99 / x.tpcbP99));
+    rows.push({
+      figure: "3. earn latency at 1 client vs TPC-B at 1 (p50, p99)",
+      measured: `p50 ${ms(median(f3.map((x) => x.p50)))} vs ${ms(median(f3.map((x) => x.tpcbP50)))}; p99 ${ms(median(f3.map((x) => x.p99)))} vs ${ms(median(f3.map((x) => x.tpcbP99)))} (${p99ratio.toFixed(2)}×)`,
+      goal: "p99 ≤ 3×",
+      met: p99ratio <= 3,
+    });
+    const grow = median(f4.map((x) => x.verified - x.unverified));
+    const base = median(f4.map((x) => x.unverified));
+    const allowed = Math.max(0.5, base * 0.1);
+    rows.push({
+      figure: "4. cost of request verification: earn p99 with vs without (benchmark-only switch)",
+      measured: `+${ms(grow)} (${ms(median(f4.map((x) => x.verified)))} vs ${ms(base)})`,
+      goal: `≤ max(0.5 ms, 10 %) = ${ms(allowed)}`,
+      met: grow <= allowed,
+    });
+    const q0 = await server.queries();
+    await earn(client)(1);
+    const q1 = await server.queries();
+    await burn(1);
+    const q2 = await server.queries();
+    rows.push({
+      figure: "5. database round trips per earn / per burn (all, of which after authentication)",
+      measured: `earn ${q1 - q0} (${q1 - q0 - 1}), burn ${q2 - q1} (${q2 - q1 - 1})`,
+      goal: "≤ 2 after authentication",
+      met: q1 - q0 - 1 <= 2 && q2 - q1 - 1 <= 2,
+    });
+    Object.assign(results, { earn8: f1, burn32: f2, latency1: f3, auth: f4, roundTrips: { earn: q1 - q0, burn: q2 - q1 } });
+  } finally {
+    await server.stop();
+    await unverified.stop();
+  }
+}
 const server = process.env.DATABASE_URL || LOCAL_SERVER_URL;
 const log = (s: string) => console.error(s);
 
@@ -32,6 +120,15 @@ async function main() {
   const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS };
   try {
     await migrateDatabase({ kind: "url", url });
+    if (process.env.BENCH_ONLY !== "settlement") {
+      const pgbName = `${name}_pgb`;
+      await adminQuery(server, `create database ${quoteIdent(pgbName)}`);
+      try {
+        await benchHttp(url, databaseUrl(server, pgbName), rows, results);
+      } finally {
+        await adminQuery(server, `drop database if exists ${quoteIdent(pgbName)} with (force)`);
+      }
+    }
     const handle = await openDatabase({ kind: "pg", url, max: 8 });
     try {
       const s = await benchSettlement(handle, RUNS, log, SIZE);
@@ -46,8 +143,15 @@ async function main() {
       await handle.close();
     }
     const bundle = buildWorkerBundle();
-    results.bundle = bundle;
-    rows.push({ figure: "7. Worker bundle, gzipped", measured: `${(bundle.gzip / 1024).toFixed(1)} KiB`, goal: "reported", met: null });
+    const starts = [];
+    for (let r = 0; r < RUNS; r++) starts.push(await coldStartMs(bundle.dir));
+    results.bundle = { ...bundle, starts };
+    rows.push({
+      figure: "7. Worker bundle gzipped; cold start in workerd (start, first answer)",
+      measured: `${(bundle.gzip / 1024).toFixed(1)} KiB; ${Math.round(median(starts.map((s) => s.startMs)))} ms + ${Math.round(median(starts.map((s) => s.firstRequestMs)))} ms`,
+      goal: "reported",
+      met: null,
+    });
   } finally {
     await adminQuery(server, `drop database if exists ${quoteIdent(name)} with (force)`);
   }

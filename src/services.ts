@@ -12,6 +12,11 @@ export interface Services {
   now(): Date;
   /** Resolves a host name to its addresses (Node); absent on Workers, whose egress cannot reach private networks. */
   resolveHost?: (host: string) => Promise<string[]>;
+  /**
+   * Benchmarks only: accept request tokens without checking them, to measure what verification
+   * costs. No configuration or environment variable sets this; only bench/server.ts does.
+   */
+  benchmarkSkipVerification?: true;
 }
 
 /** One request's services and what to release when its response is done. */

