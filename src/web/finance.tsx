@@ -155,6 +155,12 @@ async function session(c: Context<AppEnv>): Promise<Session | null> {
 
 const signedOut = (c: Context<AppEnv>) => html(c, <Message title="Please sign in" message="Finance sessions last 30 minutes." />, 401);
 
+/** A page for a signed-in finance session only. */
+const guarded = (handler: (c: Context<AppEnv>, s: Session) => Promise<Response>) => async (c: Context<AppEnv>) => {
+  const s = await session(c);
+  return s ? handler(c, s) : signedOut(c);
+};
+
 /** The finance dashboard: reports as tables and charts, settlement runs to draft, review, finalize and export. */
 export function registerFinance(app: OpenAPIHono<AppEnv>) {
   app.get("/finance/login/:token", async (c) => {
@@ -199,9 +205,7 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
     return html(c, <Message title="Signed out" message="Your finance session has ended." />);
   });
 
-  app.get("/finance", async (c) => {
-    const s = await session(c);
-    if (!s) return signedOut(c);
+  app.get("/finance", guarded(async (c, s) => {
     const db = c.var.services.db();
     const now = c.var.services.now();
     const range = monthsBack(now, 12);
@@ -321,11 +325,9 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
         </section>
       </Page>,
     );
-  });
+  }));
 
-  app.get("/finance/runs", async (c) => {
-    const s = await session(c);
-    if (!s) return signedOut(c);
+  app.get("/finance/runs", guarded(async (c, s) => {
     const runs = await listRuns(c.var.services.db(), 50);
     const last = monthsBack(new Date(c.var.services.now().getTime() - 31 * 86_400_000), 1);
     return html(
@@ -362,11 +364,9 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
         </section>
       </Page>,
     );
-  });
+  }));
 
-  app.post("/finance/runs", async (c) => {
-    const s = await session(c);
-    if (!s) return signedOut(c);
+  app.post("/finance/runs", guarded(async (c, s) => {
     const form = await checkForm(c, s.csrf);
     const period = { period_start: String(form.period_start ?? ""), period_end: String(form.period_end ?? "") };
     if (!/^\d{4}-\d{2}-\d{2}$/.test(period.period_start) || !/^\d{4}-\d{2}-\d{2}$/.test(period.period_end))
@@ -378,12 +378,10 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
       if (err instanceof DomainError) return html(c, <Message title="The run was refused" message={err.detail} />, 422);
       throw err;
     }
-  });
+  }));
 
-  app.get("/finance/runs/:run_id", async (c) => {
-    const s = await session(c);
-    if (!s) return signedOut(c);
-    const run = await getRun(c.var.services.db(), c.req.param("run_id").slice(0, 64));
+  app.get("/finance/runs/:run_id", guarded(async (c, s) => {
+    const run = await getRun(c.var.services.db(), (c.req.param("run_id") ?? "").slice(0, 64));
     const notice = c.req.query("notice");
     return html(
       c,
@@ -412,13 +410,11 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
         </section>
       </Page>,
     );
-  });
+  }));
 
-  app.post("/finance/runs/:run_id/finalize", async (c) => {
-    const s = await session(c);
-    if (!s) return signedOut(c);
+  app.post("/finance/runs/:run_id/finalize", guarded(async (c, s) => {
     await checkForm(c, s.csrf);
-    const runId = c.req.param("run_id").slice(0, 64);
+    const runId = (c.req.param("run_id") ?? "").slice(0, 64);
     try {
       await c.var.services.db().transaction((tx) => finalizeRun(tx, runId, s.sub, c.var.services.now(), c.var.services.config));
       return c.redirect(`/finance/runs/${runId}?notice=final`, 303);
@@ -426,14 +422,12 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
       if (err instanceof DomainError) return c.redirect(`/finance/runs/${runId}?notice=${err.code in NOTICES ? err.code : "refused"}`, 303);
       throw err;
     }
-  });
+  }));
 
-  app.get("/finance/runs/:run_id/statements.csv", async (c) => {
-    const s = await session(c);
-    if (!s) return signedOut(c);
-    const run = await getRun(c.var.services.db(), c.req.param("run_id").slice(0, 64));
+  app.get("/finance/runs/:run_id/statements.csv", guarded(async (c, s) => {
+    const run = await getRun(c.var.services.db(), (c.req.param("run_id") ?? "").slice(0, 64));
     c.header("content-disposition", `attachment; filename="${run.run_id}-statements.csv"`);
     c.header("cache-control", "no-store");
     return c.body(statementsCsv(run), 200, { "content-type": "text/csv; charset=utf-8" });
-  });
+  }));
 }
