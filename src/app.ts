@@ -27,6 +27,8 @@ export const API_VERSION = "1.0.0";
 
 export interface AppOptions {
   services: ServicesProvider;
+  /** Workers hand each request an execution context to wait on; Node does not. */
+  runtime?: "workers" | "node";
   /** Extra routes an entry mounts before the API (Node serves the docs' static files this way). */
   mountBefore?: (app: OpenAPIHono<AppEnv>) => void;
 }
@@ -48,11 +50,9 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
       await next();
     } finally {
       const finished = scoped.finish().catch((err) => console.error("releasing request services failed:", err));
-      try {
-        c.executionCtx.waitUntil(finished);
-      } catch {
-        // Node has no execution context; the promise completes on its own.
-      }
+      // Workers: keep the isolate alive until the pool is closed. Node has no execution context
+      // (and asking Hono for one throws, which is costly on every request).
+      if (options.runtime === "workers") c.executionCtx.waitUntil(finished);
     }
     c.header("x-request-id", requestId);
   });

@@ -37,7 +37,7 @@ function requestServices(env: unknown): RequestServices {
   };
 }
 
-const app = createApp({ services: requestServices });
+const app = createApp({ services: requestServices, runtime: "workers" });
 
 export default {
   fetch: app.fetch,

@@ -1,19 +1,21 @@
+import { createHash } from "node:crypto";
+
+// Hashing goes through node:crypto (Node, and Workers with nodejs_compat): synchronous and far
+// cheaper per call than WebCrypto's digest, which showed up in the request profile.
+
 export function base64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
 }
 
 export async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  return new Uint8Array(createHash("sha256").update(data).digest());
 }
 
 /** base64url (no padding) of SHA-256 over the bytes: the `bsh` claim. */
 export async function bodyHash(body: Uint8Array | string): Promise<string> {
-  return base64url(await sha256(body));
+  return createHash("sha256").update(body).digest("base64url");
 }
 
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {
-  return [...(await sha256(data))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return createHash("sha256").update(data).digest("hex");
 }
