@@ -92,3 +92,21 @@ describe("credit limits of postpaid partners", () => {
     expect(results.filter((r) => r.status !== 201).every((r) => r.body.code === "credit_limit_exceeded")).toBe(true);
   });
 });
+
+describe("credit limits under redemption billing", () => {
+  it("counts the partner's points redeemed anywhere (lot lineage) against its limit", async () => {
+    const issuer = await h.partner({
+      settlement: { currency: "EUR", billing: "redemption", issue_price_per_point: "0.01", redemption_price_per_point: "0.01", period: "monthly", credit_limit: "1" },
+      earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "1" }],
+    });
+    const burner = await h.partner();
+    const m = (await issuer.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "lineage" })).member_id;
+    const { code } = await issuer.client.call<{ code: string }>("POST", `/v1/members/${m}/link-codes`, {});
+    await burner.client.call("POST", "/v1/links", { code, external_ref: "lineage-b" });
+    const earn = () => issuer.client.request<{ code?: string }>("POST", "/v1/earn", { member: m, amount_minor: 50_000, currency: "EUR", reference: `l${Math.random()}` });
+    expect((await earn()).status).toBe(201); // redemption billing: nothing owed yet
+    await burner.client.call("POST", "/v1/burn", { member: m, points: 150, reference: "spend" }); // 150 × 0.01 = 1.50 owed by the issuer
+    const refused = await earn();
+    expect([refused.status, refused.body.code]).toEqual([422, "credit_limit_exceeded"]);
+  });
+});
