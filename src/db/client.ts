@@ -49,8 +49,16 @@ export async function openDatabase(target: DbTarget): Promise<DbHandle> {
         max: target.max ?? 10,
         connectionTimeoutMillis: 5_000,
         idleTimeoutMillis: 30_000,
+        // Every query settles: the server gives up after 30 s, the client after 35 s even if the
+        // socket died silently (seen when the server restarts mid-query).
+        statement_timeout: 30_000,
+        query_timeout: 35_000,
       });
       pool.on("error", (err) => console.error("pg pool error:", err.message));
+      // A checked-out client whose server goes away (restart, terminated backend) emits "error"
+      // outside any query; without a listener that would crash the process. Its next query fails
+      // instead, and the request answers 503.
+      pool.on("connect", (client) => client.on("error", (err) => console.error("pg client error:", err.message)));
       const db = drizzlePg(pool, { schema }) as unknown as Database;
       let closed = false;
       return {

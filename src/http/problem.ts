@@ -134,10 +134,13 @@ export function errorToResponse(err: unknown, c: Context): Response {
   return problemResponse(c, "internal_error", "An unexpected error occurred. It has been logged.");
 }
 
+/** The driver's own error (the innermost cause), short: never the query text or its parameters. */
 function describe(err: unknown): string {
-  if (err && typeof err === "object") {
-    const e = err as { code?: unknown; message?: unknown };
-    return `${String(e.code ?? "")} ${String(e.message ?? "")}`.trim();
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === "object" && (e as { cause?: unknown }).cause; depth++) e = (e as { cause?: unknown }).cause;
+  if (e && typeof e === "object") {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    return `${String(code ?? "")} ${String(message ?? "")}`.trim().slice(0, 200);
   }
-  return String(err);
+  return String(e).slice(0, 200);
 }
