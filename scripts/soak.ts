@@ -96,10 +96,6 @@ try {
   await chaos;
   log("load done; checking the ledger");
   const breaches = await verifyLedger(admin.db);
-  log("closing");
-  await server.close();
-  await handle.close();
-  await admin.close();
   console.log(`
 soak: ${minutes} min, ${batch} batches, ${acknowledged} postings acknowledged, ${refused} refused (insufficient points),
       ${unavailable} answers 503 with Retry-After, ${kills} connections killed, Postgres restarted: ${restarted ? "yes" : "no"}
@@ -107,6 +103,12 @@ soak: ${minutes} min, ${batch} batches, ${acknowledged} postings acknowledged, $
   for (const p of problems.slice(0, 20)) console.log(`  ${p}`);
   for (const b of breaches) console.log(`  BREACH ${b.invariant}: ${JSON.stringify(b.rows.slice(0, 3))}`);
   failed = problems.length > 0 || breaches.length > 0;
+  // Report first, then close, bounded: a connection cut by the restart must not hold the exit.
+  log("closing");
+  const bounded = (p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(r, 10_000))]);
+  await bounded(server.close());
+  await bounded(handle.close());
+  await bounded(admin.close());
 } finally {
   await adminQuery(serverUrl, `drop database if exists ${quoteIdent(name)} with (force)`).catch(() => undefined);
 }
