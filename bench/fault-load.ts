@@ -33,6 +33,9 @@ export function makeOps(members: string[], count: number, prefix: string, seed =
   }));
 }
 
+/** Live counters of every retrying load in this process (the soak's watchdog prints them). */
+export const loadProgress = { attempts: 0, answers: 0, inFlight: 0, lastAnswerAt: Date.now() };
+
 /** Runs `ops` over `width` clients; each retries (same key, fresh token) until a definitive answer. */
 export async function runRetryingLoad(client: PartnerClient, ops: FaultOp[], width: number, until?: () => boolean): Promise<FaultLoadResult> {
   const outcomes: FaultLoadResult["outcomes"] = new Map();
@@ -48,9 +51,16 @@ export async function runRetryingLoad(client: PartnerClient, ops: FaultOp[], wid
             : { member: op.member, points: op.points, reference: op.reference };
         const path = op.kind === "earn" ? "/v1/earn" : op.kind === "burn" ? "/v1/burn" : "/v1/holds";
         for (let attempt = 0; attempt < 600; attempt++) {
+          loadProgress.attempts++;
+          loadProgress.inFlight++;
           const res = await client
             .request<{ code?: string; transaction?: { points: number } }>("POST", path, body, { idempotencyKey: op.key })
             .catch(() => ({ status: 0, headers: new Headers(), body: {} as { code?: string; transaction?: { points: number } }, replayed: false }));
+          loadProgress.inFlight--;
+          if (res.status) {
+            loadProgress.answers++;
+            loadProgress.lastAnswerAt = Date.now();
+          }
           if (res.status >= 500 || res.status === 0) {
             if (res.status) unavailable.push({ status: res.status, retryAfter: res.headers.get("retry-after"), body: res.body });
             await new Promise((r) => setTimeout(r, res.status === 0 ? 100 : 20));

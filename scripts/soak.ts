@@ -15,7 +15,7 @@ import { migrateDatabase } from "../src/db/migrate.js";
 import { serveNode } from "../src/entry/node.js";
 import { verifyLedger } from "../src/ledger/verify.js";
 import { benchPartner } from "../bench/http.js";
-import { checkAgainstModel, makeOps, runRetryingLoad } from "../bench/fault-load.js";
+import { checkAgainstModel, loadProgress, makeOps, runRetryingLoad } from "../bench/fault-load.js";
 import { adminQuery, databaseUrl, LOCAL_SERVER_URL, quoteIdent, uniqueName } from "../test/support/pg.js";
 
 const { values } = parseArgs({ options: { minutes: { type: "string", default: "10" } } });
@@ -72,6 +72,23 @@ try {
     }
   })();
 
+  // Watchdog: when answers stop coming, say what the app's connections are doing.
+  let longestStallMs = 0;
+  const watchdog = setInterval(() => {
+    longestStallMs = Math.max(longestStallMs, Date.now() - loadProgress.lastAnswerAt);
+    if (Date.now() - loadProgress.lastAnswerAt < 10_000) return;
+    void (async () => {
+      const r = (await Promise.race([
+        admin.db.execute(
+          sql`select state, wait_event_type, wait_event, left(query, 60) as query, now() - query_start as age from pg_stat_activity where application_name = 'coalesce-soak-app'`,
+        ),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("admin query timed out")), 5_000)),
+      ]).catch((e: unknown) => ({ rows: [String(e)] }))) as { rows: unknown[] };
+      log(`no answer for ${Math.round((Date.now() - loadProgress.lastAnswerAt) / 1000)} s: ${JSON.stringify(loadProgress)}; pool ${JSON.stringify(handle.poolStats?.())}; app backends: ${JSON.stringify(r.rows)}`);
+    })();
+  }, 10_000);
+  watchdog.unref();
+
   let batch = 0;
   let acknowledged = 0;
   let refused = 0;
@@ -82,6 +99,7 @@ try {
     const members: string[] = [];
     for (let i = 0; members.length < 8 && i < 200; i++) {
       const res = await client.request<{ member_id: string }>("POST", "/v1/members", { external_ref: `soak-${batch}-${members.length}` }).catch(() => null);
+      if (res) loadProgress.lastAnswerAt = Date.now();
       if (res && res.status < 300) members.push(res.body.member_id);
       else await new Promise((r) => setTimeout(r, 100));
     }
@@ -93,16 +111,18 @@ try {
     log(`batch ${batch}: ${result.ops.length} operations, ${result.unavailable.length} answered 503, ${kills} connections killed so far`);
   }
   stop = true;
+  clearInterval(watchdog);
   await chaos;
   log("load done; checking the ledger");
   const breaches = await verifyLedger(admin.db);
   console.log(`
 soak: ${minutes} min, ${batch} batches, ${acknowledged} postings acknowledged, ${refused} refused (insufficient points),
       ${unavailable} answers 503 with Retry-After, ${kills} connections killed, Postgres restarted: ${restarted ? "yes" : "no"}
-      model mismatches: ${problems.length}, ledger invariant breaches: ${breaches.length}`);
+      model mismatches: ${problems.length}, ledger invariant breaches: ${breaches.length}, longest wait for any answer: ${(longestStallMs / 1000).toFixed(1)} s`);
   for (const p of problems.slice(0, 20)) console.log(`  ${p}`);
   for (const b of breaches) console.log(`  BREACH ${b.invariant}: ${JSON.stringify(b.rows.slice(0, 3))}`);
-  failed = problems.length > 0 || breaches.length > 0;
+  // A stall is a failure too: callers must always get an answer (503 counts), never silence.
+  failed = problems.length > 0 || breaches.length > 0 || longestStallMs > 60_000;
   // Report first, then close, bounded: a connection cut by the restart must not hold the exit.
   log("closing");
   const bounded = (p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(r, 10_000))]);

@@ -2,11 +2,15 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { NodePgSession, NodePgTransaction } from "drizzle-orm/node-postgres/session";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import WebSocket from "ws";
 import * as schema from "./schema/index.js";
 import type { Database, DbHandle } from "./database.js";
 import { openNeon } from "./neon.js";
+import { fixPooledTransactions } from "./pooled-transaction.js";
+
+fixPooledTransactions(NodePgSession, NodePgTransaction, (client) => client instanceof pg.Pool);
 
 export type DbTarget =
   /** Embedded Postgres; `dataDir` undefined means in memory. */
@@ -64,6 +68,7 @@ export async function openDatabase(target: DbTarget): Promise<DbHandle> {
       return {
         db,
         driver: "pg",
+        poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
         async close() {
           if (closed) return;
           closed = true;

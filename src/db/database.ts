@@ -13,6 +13,8 @@ export type DriverKind = "pglite" | "pg" | "neon";
 export interface DbHandle {
   db: Database;
   driver: DriverKind;
+  /** Connection pool counters, where there is a pool (diagnostics). */
+  poolStats?(): { total: number; idle: number; waiting: number };
   /** Releases the pool / embedded instance. Idempotent. */
   close(): Promise<void>;
 }

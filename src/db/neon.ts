@@ -1,7 +1,11 @@
 import { Pool, neonConfig } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
+import { NeonSession, NeonTransaction } from "drizzle-orm/neon-serverless/session";
 import * as schema from "./schema/index.js";
 import type { Database, DbHandle } from "./database.js";
+import { fixPooledTransactions } from "./pooled-transaction.js";
+
+fixPooledTransactions(NeonSession, NeonTransaction, (client) => client instanceof Pool);
 
 export interface NeonOptions {
   url: string;

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { sql } from "drizzle-orm";
+import type pg from "pg";
 import { PartnerClient } from "../../src/client/index.js";
 import { checkAgainstModel, makeOps, runRetryingLoad } from "../../bench/fault-load.js";
 import { openDatabase } from "../../src/db/client.js";
@@ -68,5 +69,28 @@ describe.skipIf(!onServer)("faults: connections killed under load", () => {
     expect(result.outcomes.size).toBe(ops.length);
     expect(await checkAgainstModel(h.db.handle.db, result, "fault-op")).toEqual([]);
     expect(await h.verify()).toEqual([]);
+    // Nothing leaked from the app's pool: every slot came back (idle or destroyed).
+    await expect.poll(() => appHandle.poolStats!().total - appHandle.poolStats!().idle, { timeout: 5_000 }).toBe(0);
+  });
+
+  it("a transaction whose connection dies between checkout and BEGIN still gives its pool slot back", async () => {
+    // One slot: a leaked checkout would make the next transaction wait for a connection forever.
+    const handle = await openDatabase({ kind: "pg", url: h.db.url!, max: 1 });
+    const pool = (handle.db as unknown as { $client: pg.Pool }).$client;
+    let cuts = 3;
+    // Ends the connection as it is handed out, so BEGIN is the first statement to fail on it.
+    const cut = (client: pg.PoolClient) => {
+      if (cuts-- > 0) void (client as unknown as pg.Client).end();
+    };
+    pool.on("acquire", cut);
+    try {
+      for (let i = 0; i < 3; i++) await expect(handle.db.transaction((tx) => tx.execute(sql`select 1`))).rejects.toThrow();
+      pool.off("acquire", cut);
+      const r = (await handle.db.transaction((tx) => tx.execute(sql`select 1 as one`))) as unknown as { rows: { one: number }[] };
+      expect(r.rows[0]!.one).toBe(1);
+      expect(handle.poolStats!()).toMatchObject({ total: 1, idle: 1, waiting: 0 });
+    } finally {
+      await handle.close();
+    }
   });
 });
