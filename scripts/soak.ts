@@ -74,9 +74,12 @@ try {
 
   // Watchdog: when answers stop coming, say what the app's connections are doing.
   let longestStallMs = 0;
+  let lastReport = 0;
   const watchdog = setInterval(() => {
-    longestStallMs = Math.max(longestStallMs, Date.now() - loadProgress.lastAnswerAt);
-    if (Date.now() - loadProgress.lastAnswerAt < 10_000) return;
+    const stall = Date.now() - loadProgress.lastAnswerAt;
+    longestStallMs = Math.max(longestStallMs, stall);
+    if (stall < 10_000 || Date.now() - lastReport < 10_000) return;
+    lastReport = Date.now();
     void (async () => {
       const r = (await Promise.race([
         admin.db.execute(
@@ -86,7 +89,7 @@ try {
       ]).catch((e: unknown) => ({ rows: [String(e)] }))) as { rows: unknown[] };
       log(`no answer for ${Math.round((Date.now() - loadProgress.lastAnswerAt) / 1000)} s: ${JSON.stringify(loadProgress)}; pool ${JSON.stringify(handle.poolStats?.())}; app backends: ${JSON.stringify(r.rows)}`);
     })();
-  }, 10_000);
+  }, 250);
   watchdog.unref();
 
   let batch = 0;

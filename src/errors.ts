@@ -47,6 +47,7 @@ export type ErrorCode =
   | "credit_limit_exceeded"
   | "period_not_closed"
   | "explicit_points_not_allowed"
+  | "not_prepaid"
   // 429, 5xx
   | "rate_limited"
   | "internal_error"

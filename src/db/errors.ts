@@ -30,3 +30,14 @@ export const UNIQUE_VIOLATION = "23505";
 export const CHECK_VIOLATION = "23514";
 export const SERIALIZATION_FAILURE = "40001";
 export const DEADLOCK_DETECTED = "40P01";
+
+/** The driver's own error (the innermost cause), short: never the query text or its parameters. */
+export function describeDriverError(err: unknown): string {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === "object" && (e as { cause?: unknown }).cause; depth++) e = (e as { cause?: unknown }).cause;
+  if (e && typeof e === "object") {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    return `${String(code ?? "")} ${String(message ?? "")}`.trim().slice(0, 200);
+  }
+  return String(e).slice(0, 200);
+}

@@ -39,8 +39,14 @@ export function createNodeApp(config: Config, handle: DbHandle, now: () => Date 
 export interface RunningServer {
   url: string;
   port: number;
-  /** Stops accepting connections, lets in-flight requests finish, stops jobs. Does not close the database. */
-  close(): Promise<void>;
+  /** Requests being answered right now. */
+  inFlight(): number;
+  /**
+   * Stops accepting connections, lets in-flight requests finish (each is one transaction: it
+   * commits or rolls back whole), closes idle keep-alive connections, waits for a running job.
+   * After `graceMs` (10 s) connections still open are cut. Does not close the database.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 const JOB_INTERVAL_MS = 30_000;
@@ -57,8 +63,27 @@ export async function serveNode(options: {
 }): Promise<RunningServer> {
   const app = createNodeApp(options.config, options.handle, options.now);
   const hostname = options.hostname ?? "127.0.0.1";
+  let inFlight = 0;
+  let closing = false;
+  const fetch = async (request: Request, env: unknown) => {
+    inFlight++;
+    try {
+      const res = await app.fetch(request, env);
+      // Once closing, tell keep-alive clients not to reuse this connection.
+      if (closing) {
+        try {
+          res.headers.set("connection", "close");
+        } catch {
+          // immutable headers: the idle-connection sweep closes it instead
+        }
+      }
+      return res;
+    } finally {
+      inFlight--;
+    }
+  };
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port, hostname }, () => resolve(s));
+    const s = serve({ fetch, port: options.port, hostname }, () => resolve(s));
     s.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
@@ -75,9 +100,16 @@ export async function serveNode(options: {
   return {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
     port,
-    async close() {
+    inFlight: () => inFlight,
+    async close(graceMs = 10_000) {
+      closing = true;
       if (timer) clearInterval(timer);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const http = server as import("node:http").Server;
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+      const cut = setTimeout(() => http.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(cut);
       await running;
     },
   };

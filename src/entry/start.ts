@@ -37,7 +37,7 @@ First signed call (in another terminal):
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: finishing in-flight requests…`);
+    console.log(`${signal}: finishing ${server.inFlight()} in-flight request(s)…`);
     await server.close();
     await handle.close();
     process.exit(0);

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { DomainError, type ErrorCode, type FieldError } from "../errors.js";
-import { isDatabaseUnavailable } from "../db/errors.js";
+import { describeDriverError, isDatabaseUnavailable } from "../db/errors.js";
 
 /** The one place an error code becomes an HTTP status. */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -43,6 +43,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   credit_limit_exceeded: 422,
   period_not_closed: 422,
   explicit_points_not_allowed: 422,
+  not_prepaid: 422,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
@@ -125,22 +126,11 @@ export function errorToResponse(err: unknown, c: Context): Response {
     if (code) return problemResponse(c, code, err.message || titleFor(code));
   }
   if (isDatabaseUnavailable(err)) {
-    console.error(`[${c.get("requestId" as never)}] database unavailable:`, describe(err));
+    console.error(`[${c.get("requestId" as never)}] database unavailable:`, describeDriverError(err));
     return problemResponse(c, "service_unavailable", "The service is temporarily unavailable; retry later.", {
       retryAfterSeconds: 2,
     });
   }
   console.error(`[${c.get("requestId" as never)}] unhandled error:`, err);
   return problemResponse(c, "internal_error", "An unexpected error occurred. It has been logged.");
-}
-
-/** The driver's own error (the innermost cause), short: never the query text or its parameters. */
-function describe(err: unknown): string {
-  let e: unknown = err;
-  for (let depth = 0; depth < 5 && e && typeof e === "object" && (e as { cause?: unknown }).cause; depth++) e = (e as { cause?: unknown }).cause;
-  if (e && typeof e === "object") {
-    const { code, message } = e as { code?: unknown; message?: unknown };
-    return `${String(code ?? "")} ${String(message ?? "")}`.trim().slice(0, 200);
-  }
-  return String(e).slice(0, 200);
 }

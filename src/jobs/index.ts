@@ -2,6 +2,7 @@ import { pruneRequestRecords } from "../auth/prune.js";
 import { expireLots, releaseDue } from "../ledger/jobs.js";
 import { deliverDueEvents } from "../events/deliver.js";
 import type { Services } from "../services.js";
+import { describeDriverError, isDatabaseUnavailable } from "../db/errors.js";
 
 /** A periodic job: bounded work per run, safe to run concurrently with itself and to repeat. */
 export interface Job {
@@ -26,8 +27,11 @@ export async function runScheduledJobs(services: Services, now: Date): Promise<J
     try {
       report[job.name] = { processed: await job.run(services, now) };
     } catch (err) {
-      console.error(`job ${job.name} failed:`, err);
-      report[job.name] = { error: err instanceof Error ? err.message : String(err) };
+      // The database being away is expected now and then: one short line, no query text.
+      const unavailable = isDatabaseUnavailable(err);
+      if (unavailable) console.error(`job ${job.name} failed: database unavailable: ${describeDriverError(err)}`);
+      else console.error(`job ${job.name} failed:`, err);
+      report[job.name] = { error: unavailable ? `database unavailable: ${describeDriverError(err)}` : err instanceof Error ? err.message : String(err) };
     }
   }
   return report;

@@ -23,9 +23,8 @@ export async function buyPrepaidBlock(tx: Executor, partnerId: string, points: n
   if (!updated) {
     const [exists] = await tx.select({ id: partners.id }).from(partners).where(eq(partners.id, partnerId));
     if (!exists) throw new DomainError("not_found", `No partner ${partnerId}.`);
-    throw new DomainError("validation_failed", `${partnerId} is postpaid; set settlement.prepaid_points to make it prepaid.`, {
-      errors: [{ path: "partner_id", message: "is not a prepaid partner" }],
-    });
+    // The partner's state, not the input, refuses this: a business refusal, stored under the key.
+    throw new DomainError("not_prepaid", `${partnerId} is postpaid; set settlement.prepaid_points to make it prepaid.`);
   }
   const id = newId("pp", now.getTime());
   await tx.insert(prepaidPurchases).values({ id, partnerId, points, reference, createdBy: by, createdAt: now });

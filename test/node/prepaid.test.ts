@@ -58,7 +58,7 @@ describe("prepaid partners", () => {
   it("a postpaid partner cannot buy blocks", async () => {
     const post = await h.partner();
     const res = await h.staff("admin").request<{ code: string }>("POST", `/v1/admin/partners/${post.id}/prepaid-blocks`, { points: 10, reference: "x" });
-    expect([res.status, res.body.code]).toEqual([422, "validation_failed"]);
+    expect([res.status, res.body.code]).toEqual([422, "not_prepaid"]);
   });
 });
 

@@ -1,0 +1,118 @@
+/**
+ * `npm run bench:profile`: where a signed earn's CPU goes. Runs the benchmark's 8-client earn
+ * load against the Node server (own process, V8 CPU profile) and prints self time by package and
+ * by function for the server, plus Postgres's own CPU per earn (from /proc). Loopback only,
+ * scratch database, bounded (PROFILE_SECONDS, default 8).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { migrateDatabase } from "../src/db/migrate.js";
+import { benchPartner, partnerClient, runLoad } from "./http.js";
+import { adminQuery, databaseUrl, LOCAL_SERVER_URL, quoteIdent, uniqueName } from "../test/support/pg.js";
+
+const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
+const serverUrl = process.env.DATABASE_URL || LOCAL_SERVER_URL;
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** Self time (ms) per key, from a .cpuprofile. */
+function selfTimes(profile: Profile, key: (n: ProfileNode) => string): Map<string, number> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const out = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const k = key(byId.get(id)!);
+    out.set(k, (out.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return out;
+}
+
+const pkg = (url: string) => {
+  if (!url) return "(native / idle / gc)";
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (m) return m[1]!;
+  if (url.startsWith("node:")) return url;
+  const src = /\/(src|bench)\/(.*)$/.exec(url);
+  return src ? `${src[1]}/${src[2]!.split("/")[0]}` : url;
+};
+
+/** CPU seconds used so far by every postgres process (user + system, from /proc). */
+function postgresCpuSeconds(): number {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "postgres") continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
+const name = uniqueName("coalesce_profile");
+await adminQuery(serverUrl, `create database ${quoteIdent(name)}`);
+const url = databaseUrl(serverUrl, name);
+try {
+  await migrateDatabase({ kind: "url", url });
+  const partner = await benchPartner(url);
+  const dir = mkdtempSync(join(tmpdir(), "coalesce-prof-"));
+  const child = spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--import", "tsx", "bench/server.ts"], {
+    env: { ...process.env, DATABASE_URL: url, BENCH_SKIP_VERIFY: "0", PLATFORM_SIGNING_KEY: "", OPERATOR_JWKS: "" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /"port":(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  const server = { url: `http://127.0.0.1:${port}`, queries: async () => 0, stop: async () => undefined };
+  const client = partnerClient(server, partner);
+  const members: string[] = [];
+  for (let i = 0; i < 200; i++) members.push((await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `p-${i}` })).member_id);
+  const earn = (i: number) =>
+    client.request("POST", "/v1/earn", { member: members[i % members.length], amount_minor: 1_000, currency: "EUR", reference: `e-${i}` }).then((r) => r.status);
+  await runLoad(8, 2, earn);
+  const pg0 = postgresCpuSeconds();
+  const cpu0 = process.cpuUsage();
+  const load = await runLoad(8, SECONDS, earn);
+  const pgCpu = postgresCpuSeconds() - pg0;
+  const cpu = process.cpuUsage(cpu0);
+  await new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+  const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))!;
+  const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as Profile;
+  const total = [...selfTimes(profile, () => "all").values()][0]!;
+  const byPkg = [...selfTimes(profile, (n) => (n.callFrame.functionName === "(idle)" ? "(idle)" : pkg(n.callFrame.url))).entries()].sort((a, b) => b[1] - a[1]);
+  const byFn = [...selfTimes(profile, (n) => `${n.callFrame.functionName || "(anonymous)"} ${pkg(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`).entries()].sort(
+    (a, b) => b[1] - a[1],
+  );
+  const perEarn = (ms: number) => `${((ms / load.ok) * 1000).toFixed(0)} µs/earn`;
+  const busy = total - (byPkg.find(([k]) => k === "(idle)")?.[1] ?? 0);
+  console.log(`\n${load.ok} earns in ${SECONDS} s at 8 clients (${load.tps.toFixed(0)}/s), ${load.failed} failed`);
+  console.log(`CPU per earn: Node server ${perEarn(busy)}, Postgres ${perEarn(pgCpu * 1000)}, load generator ${perEarn((cpu.user + cpu.system) / 1000)}`);
+  console.log("\nNode server self time by package:");
+  for (const [k, v] of byPkg.slice(0, 15)) console.log(`  ${perEarn(v).padStart(14)}  ${k}`);
+  console.log("\nNode server self time by function:");
+  for (const [k, v] of byFn.slice(0, 30)) console.log(`  ${perEarn(v).padStart(14)}  ${k}`);
+} finally {
+  await adminQuery(serverUrl, `drop database if exists ${quoteIdent(name)} with (force)`);
+}
