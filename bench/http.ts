@@ -11,6 +11,7 @@ import { PartnerClient } from "../src/client/index.js";
 import { openDatabase } from "../src/db/client.js";
 import { applyPartnerDocument } from "../src/partners/apply.js";
 import { PartnerDocument } from "../src/partners/document.js";
+import { TIERS } from "../src/ledger/tiers.js";
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 export const percentile = (xs: number[], p: number) => {
@@ -122,8 +123,8 @@ export function pgbenchInit(url: string) {
   execFileSync("psql", [...pgArgs(url).slice(0, 6), "-d", pgArgs(url)[6]!, "-qc", "drop table if exists acct; create table acct (id int primary key, balance bigint not null); insert into acct values (1, 1000000000000)"], { stdio: "ignore" });
 }
 
-export function pgbenchTps(url: string, clients: number, seconds: number, script?: string): number {
-  const args = ["-n", "-M", "prepared", "-c", String(clients), "-j", String(Math.min(clients, 2)), "-T", String(seconds)];
+export function pgbenchTps(url: string, clients: number, seconds: number, script?: string, mode: "prepared" | "simple" = "prepared"): number {
+  const args = ["-n", "-M", mode, "-c", String(clients), "-j", String(Math.min(clients, 2)), "-T", String(seconds)];
   if (script) {
     const dir = mkdtempSync(join(tmpdir(), "pgb-"));
     writeFileSync(join(dir, "s.sql"), script);
@@ -145,4 +146,20 @@ export function pgbenchLatencies(url: string, seconds: number): number[] {
     if (parts.length >= 3) latencies.push(Number(parts[2]) / 1000);
   }
   return latencies;
+}
+
+/**
+ * A pgbench script sending exactly the statements the server sends for one signed earn (the
+ * key lookup, then `ledger_call` with the same arguments), with fresh ids each time: the database's
+ * own ceiling for earns, with no HTTP, JWT or Node in the way. Run it in simple mode: the app's
+ * driver sends unnamed statements too, not prepared ones. Members are `ext:<prefix><0..count-1>`.
+ */
+export function earnSqlScript(partnerId: string, kid: string, memberPrefix: string, members: number): string {
+  const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  const tiers = q(JSON.stringify(TIERS));
+  return `\\set r random(1, 4000000000000000000)
+\\set m random(0, ${members - 1})
+select p.status as partner_status, p.rate_limit_per_minute, k.alg, k.jwk, k.status as key_status from partners p left join partner_keys k on k.partner_id = p.id and k.kid = ${q(kid)} where p.id = ${q(partnerId)};
+select ledger_call('earn', jsonb_build_object('member', ${q(`ext:${memberPrefix}`)} || :m::int, 'amount_minor', 1000, 'currency', 'EUR', 'reference', 'sql-' || :r::bigint, 'partner_id', ${q(partnerId)}), jsonb_build_object('issuer', ${q(partnerId)}, 'jti', 'jti-' || :r::bigint || '-' || :client_id::int, 'jti_expires_at', now() + interval '6 minutes', 'partner_id', ${q(partnerId)}, 'rate_limit', 1000000, 'shards', 8, 'shard', :client_id::int % 8, 'window_start', date_trunc('minute', now()), 'retry_after', 30, 'now', clock_timestamp(), 'posting_id', 'txn_sql' || :r::bigint || '_' || :client_id::int, 'hold_id', 'hold_sql' || :r::bigint, 'tiers', ${tiers}::jsonb, 'tier_window_start', now() - interval '12 months', 'expiry_months', 24, 'scope', ${q(`partner:${partnerId}`)}, 'idem_key', 'idem-' || :r::bigint || '-' || :client_id::int, 'fingerprint', md5(:r::bigint::text), 'request_id', 'req_' || :r::bigint, 'problem_base', 'https://docs.coalesce.dev/problems/'));
+`;
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrateDatabase } from "../src/db/migrate.js";
-import { benchPartner, partnerClient, runLoad } from "./http.js";
+import { benchPartner, earnSqlScript, partnerClient, pgbenchTps, runLoad } from "./http.js";
 import { adminQuery, databaseUrl, LOCAL_SERVER_URL, quoteIdent, uniqueName } from "../test/support/pg.js";
 
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
@@ -47,6 +47,12 @@ const pkg = (url: string) => {
   const src = /\/(src|bench)\/(.*)$/.exec(url);
   return src ? `${src[1]}/${src[2]!.split("/")[0]}` : url;
 };
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 /** CPU seconds used so far by every postgres process (user + system, from /proc). */
 function postgresCpuSeconds(): number {
@@ -90,14 +96,21 @@ try {
     client.request("POST", "/v1/earn", { member: members[i % members.length], amount_minor: 1_000, currency: "EUR", reference: `e-${i}` }).then((r) => r.status);
   await runLoad(8, 2, earn);
   const pg0 = postgresCpuSeconds();
+  const server0 = cpuSeconds(child.pid!);
   const cpu0 = process.cpuUsage();
   const load = await runLoad(8, SECONDS, earn);
   const pgCpu = postgresCpuSeconds() - pg0;
+  const serverCpu = cpuSeconds(child.pid!) - server0;
   const cpu = process.cpuUsage(cpu0);
+  // The same statements straight from pgbench: what the database alone can do.
+  const pg1 = postgresCpuSeconds();
+  const sqlTps = pgbenchTps(url, 8, SECONDS, earnSqlScript(partner.id, partner.privateJwk.kid, "p-", members.length), "simple");
+  const sqlPgCpu = (postgresCpuSeconds() - pg1) / (sqlTps * SECONDS);
   await new Promise<void>((resolve) => {
     child.once("exit", () => resolve());
     child.kill("SIGTERM");
   });
+  // (the server's profile is written as it exits)
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))!;
   const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as Profile;
   const total = [...selfTimes(profile, () => "all").values()][0]!;
@@ -108,11 +121,14 @@ try {
   const perEarn = (ms: number) => `${((ms / load.ok) * 1000).toFixed(0)} µs/earn`;
   const busy = total - (byPkg.find(([k]) => k === "(idle)")?.[1] ?? 0);
   console.log(`\n${load.ok} earns in ${SECONDS} s at 8 clients (${load.tps.toFixed(0)}/s), ${load.failed} failed`);
-  console.log(`CPU per earn: Node server ${perEarn(busy)}, Postgres ${perEarn(pgCpu * 1000)}, load generator ${perEarn((cpu.user + cpu.system) / 1000)}`);
+  console.log(
+    `CPU per earn: Node server ${perEarn(serverCpu * 1000)} (profiled busy ${perEarn(busy)}), Postgres ${perEarn(pgCpu * 1000)}, load generator ${perEarn((cpu.user + cpu.system) / 1000)}`,
+  );
+  console.log(`The earn's own SQL from pgbench at 8 clients: ${sqlTps.toFixed(0)}/s, Postgres CPU ${(sqlPgCpu * 1e6).toFixed(0)} µs/earn`);
   console.log("\nNode server self time by package:");
   for (const [k, v] of byPkg.slice(0, 15)) console.log(`  ${perEarn(v).padStart(14)}  ${k}`);
   console.log("\nNode server self time by function:");
-  for (const [k, v] of byFn.slice(0, 30)) console.log(`  ${perEarn(v).padStart(14)}  ${k}`);
+  for (const [k, v] of byFn.slice(0, Number(process.env.PROFILE_TOP ?? 30))) console.log(`  ${perEarn(v).padStart(14)}  ${k}`);
 } finally {
   await adminQuery(serverUrl, `drop database if exists ${quoteIdent(name)} with (force)`);
 }

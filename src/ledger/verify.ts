@@ -61,6 +61,18 @@ const INVARIANTS: [name: string, query: SQL][] = [
     "every ledger account sums to zero across the ledger",
     sql`select sum(amount)::text as total from entries having sum(amount) <> 0`,
   ],
+  [
+    "monthly earn sums (the tier window's) equal their postings",
+    sql`with expected as (
+          select p.member_id, ledger_month(coalesce(o.created_at, p.created_at)) as month,
+                 sum(case when p.type = 'earn' then p.points else -p.points end) as points
+            from postings p left join postings o on p.type = 'earn_reversal' and o.id = p.original_id
+           where p.type in ('earn', 'earn_reversal') group by 1, 2)
+        select coalesce(e.member_id, s.member_id) as member_id, coalesce(e.month, s.month)::text as month,
+               e.points::text as expected, s.points::text as stored
+          from expected e full join member_earn_months s on s.member_id = e.member_id and s.month = e.month
+         where e.points is distinct from s.points and coalesce(e.points, 0) <> coalesce(s.points, 0)`,
+  ],
   ["every idempotency record has its answer", sql`select scope, key from idempotency_keys where status_code is null`],
 ];
 

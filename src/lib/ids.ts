@@ -11,10 +11,22 @@ export function newId(prefix: string, now: number = Date.now()): string {
     out = CROCKFORD[t % 32] + out;
     t = Math.floor(t / 32);
   }
-  const random = new Uint8Array(16);
-  crypto.getRandomValues(random);
+  const random = randomBytes16();
   for (let i = 0; i < 16; i++) out += CROCKFORD[random[i]! % 32];
   return `${prefix}_${out}`;
+}
+
+// Ids draw their random bits from a buffer refilled 4 KiB at a time: one CSPRNG call per 256 ids
+// instead of one per id (it showed in the request profile). Tokens below stay one call each.
+const idRandomness = new Uint8Array(4_096);
+let idRandomnessUsed = idRandomness.length;
+function randomBytes16(): Uint8Array {
+  if (idRandomnessUsed + 16 > idRandomness.length) {
+    crypto.getRandomValues(idRandomness);
+    idRandomnessUsed = 0;
+  }
+  idRandomnessUsed += 16;
+  return idRandomness.subarray(idRandomnessUsed - 16, idRandomnessUsed);
 }
 
 /** A random url-safe token of `bytes` bytes of entropy (link codes, portal tokens). */

@@ -36,6 +36,7 @@ const WATCHED_TABLES = [
   "lots",
   "holds",
   "events",
+  "member_earn_months",
 ];
 
 export interface Harness extends TestContext {

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, check, index, numeric, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, boolean, check, date, index, numeric, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
 const points = (name: string) => bigint(name, { mode: "number" });
@@ -46,6 +46,9 @@ export const postings = pgTable(
     index("postings_partner_created").on(t.partnerId, t.createdAt),
     index("postings_created").on(t.createdAt),
     index("postings_original").on(t.originalId),
+    // The tier window's sums (ledger_earned_since): one member's earns, and its earn reversals.
+    index("postings_member_earns").on(t.memberId, t.createdAt).where(sql`type = 'earn'`),
+    index("postings_member_reversals").on(t.memberId).where(sql`type = 'earn_reversal'`),
     check("postings_points_positive", sql`${t.points} > 0`),
     check(
       "postings_type",
@@ -84,7 +87,10 @@ export const lots = pgTable(
     expiresAt: ts("expires_at").notNull(),
   },
   (t) => [
-    index("lots_member_open").on(t.memberId, t.expiresAt).where(sql`${t.remaining} > 0`),
+    // Spending order (oldest expiry first, then id) straight from the index, stopping early.
+    index("lots_member_open_order").on(t.memberId, t.expiresAt, t.id).where(sql`${t.remaining} > 0`),
+    // Every other member-scoped look at lots (pending release, refunds, verification).
+    index("lots_member").on(t.memberId),
     index("lots_pending_due").on(t.availableAt).where(sql`not ${t.released}`),
     index("lots_expiry_due").on(t.expiresAt).where(sql`${t.released} and ${t.remaining} > 0`),
     check("lots_remaining_range", sql`${t.remaining} >= 0 and ${t.remaining} <= ${t.points}`),
@@ -170,4 +176,19 @@ export const postingPromotions = pgTable(
     operatorPoints: points("operator_points").notNull(),
   },
   (t) => [primaryKey({ columns: [t.postingId, t.promotionId] }), index("posting_promotions_promotion").on(t.promotionId)],
+);
+
+/**
+ * Points each member earned per UTC month, net of reversals (a reversal counts in its earn's
+ * month): the tier window sums at most thirteen of these instead of every earn of a year. Kept by
+ * a trigger on postings (migrations/0024); ledger:verify recomputes them from the postings.
+ */
+export const memberEarnMonths = pgTable(
+  "member_earn_months",
+  {
+    memberId: text("member_id").notNull(),
+    month: date("month", { mode: "string" }).notNull(),
+    points: points("points").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.memberId, t.month] })],
 );

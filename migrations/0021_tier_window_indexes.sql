@@ -1,0 +1,2 @@
+CREATE INDEX "postings_member_earns" ON "postings" USING btree ("member_id","created_at") WHERE type = 'earn';--> statement-breakpoint
+CREATE INDEX "postings_member_reversals" ON "postings" USING btree ("member_id") WHERE type = 'earn_reversal';
