@@ -11,8 +11,9 @@ DECLARE m date; delta bigint;
 BEGIN
   IF NEW.type = 'earn' THEN
     m := ledger_month(NEW.created_at); delta := NEW.points;
-  ELSE -- earn_reversal: counts against the month of the earn it reverses
+  ELSE -- earn_reversal: counts against the month of the earn it reverses (its own if none is found)
     SELECT ledger_month(created_at) INTO m FROM postings WHERE id = NEW.original_id;
+    m := coalesce(m, ledger_month(NEW.created_at));
     delta := -NEW.points;
   END IF;
   INSERT INTO member_earn_months AS s (member_id, month, points) VALUES (NEW.member_id, m, delta)

@@ -87,4 +87,30 @@ describe.skipIf(!onServer)("concurrency on real Postgres", () => {
     expect(count.rows[0]!.n).toBe(1);
     expect(await h.verify()).toEqual([]);
   });
+
+  it("the expiry job skips a member a posting holds, instead of deadlocking with it over a lot", async () => {
+    const m = await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "expiry-lock" });
+    await client.call("POST", "/v1/earn", { member: m.member_id, amount_minor: 1_000, currency: "EUR", reference: "old" });
+    const rows = async <T>(q: ReturnType<typeof sql>) => ((await h.db.handle.db.execute(q)) as unknown as { rows: T[] }).rows;
+    const [lot] = await rows<{ id: string }>(sql`select id from lots where member_id = ${m.member_id}`);
+    const later = new Date(Date.now() + 40 * 31 * 86_400_000).toISOString(); // past every lot's date
+    const expiries = async () => (await rows<{ n: number }>(sql`select count(*)::int as n from postings where member_id = ${m.member_id} and type = 'expiry'`))[0]!.n;
+
+    // A posting in progress holds the member (as every posting path does, before its lots) …
+    await wide.db.transaction(async (posting) => {
+      await posting.execute(sql`select 1 from members where id = ${m.member_id} for update`);
+      // … meanwhile the expiry job runs: it must neither wait for that member nor lock its lot.
+      await h.db.handle.db.transaction(async (job) => {
+        await job.execute(sql`set local statement_timeout = '5s'`);
+        await job.execute(sql`select ledger_expire_lots(${later}::timestamptz, 100000, 'txn_lockorder')`);
+      });
+      // … and the posting can still take its lot at once.
+      await posting.execute(sql`set local lock_timeout = '2s'`);
+      await posting.execute(sql`select 1 from lots where id = ${lot!.id} for update`);
+    });
+    expect(await expiries(), "a member busy during the run is left for the next run").toBe(0);
+    await h.db.handle.db.execute(sql`select ledger_expire_lots(${later}::timestamptz, 100000, 'txn_lockorder2')`);
+    expect(await expiries()).toBe(1);
+    expect(await h.verify()).toEqual([]);
+  });
 });
