@@ -99,12 +99,14 @@ BEGIN
       IF want = 0 THEN RETURN amount; END IF;
     END IF;
   END IF;
-  FOR lot IN
-    SELECT id, remaining FROM lots
-     WHERE member_id = member AND released AND remaining > 0 AND id IS DISTINCT FROM first_lot
-     ORDER BY expires_at, id
-     FOR UPDATE
+  -- One lot at a time (LIMIT 1): a FOR loop's cursor fetches, and so locks, ten lots at once.
+  -- A lot taken whole drops out of the next search (remaining = 0); a lot taken in part ends it.
   LOOP
+    SELECT id, remaining INTO lot FROM lots
+     WHERE member_id = member AND released AND remaining > 0 AND id IS DISTINCT FROM first_lot
+     ORDER BY expires_at, id LIMIT 1
+     FOR UPDATE;
+    EXIT WHEN NOT FOUND;
     take := least(lot.remaining, want);
     UPDATE lots SET remaining = remaining - take WHERE id = lot.id;
     INSERT INTO lot_moves (posting_id, lot_id, points) VALUES (posting, lot.id, -take);

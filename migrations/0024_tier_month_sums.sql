@@ -36,14 +36,17 @@ SELECT p.member_id, ledger_month(coalesce(o.created_at, p.created_at)),
 
 -- Points earned since `since`, net of their reversals: whole months after the one `since` falls
 -- in from the monthly sums, and the rest of that month earn by earn (it may start mid-month).
-CREATE OR REPLACE FUNCTION ledger_earned_since(member text, since timestamptz) RETURNS bigint LANGUAGE sql STABLE AS $$
-  WITH edge AS (SELECT ledger_month(since) AS month,
-                       (ledger_month(since) + interval '1 month') AT TIME ZONE 'UTC' AS next_month)
-  SELECT (coalesce((SELECT sum(s.points) FROM member_earn_months s, edge
-                     WHERE s.member_id = member AND s.month > edge.month), 0)
-        + coalesce((SELECT sum(e.points) FROM postings e, edge
-                     WHERE e.member_id = member AND e.type = 'earn' AND e.created_at >= since AND e.created_at < edge.next_month), 0)
-        - coalesce((SELECT sum(r.points) FROM postings r JOIN postings e ON e.id = r.original_id, edge
-                     WHERE r.member_id = member AND r.type = 'earn_reversal'
-                       AND e.created_at >= since AND e.created_at < edge.next_month), 0))::bigint
-$$;
+-- PL/pgSQL, not SQL: its statements' plans are cached, where a SQL function's are made per call.
+CREATE OR REPLACE FUNCTION ledger_earned_since(member text, since timestamptz) RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  edge date := ledger_month(since);
+  edge_end timestamptz := (ledger_month(since) + interval '1 month') AT TIME ZONE 'UTC';
+  total bigint;
+BEGIN
+  SELECT coalesce(sum(s.points), 0) INTO total FROM member_earn_months s WHERE s.member_id = member AND s.month > edge;
+  total := total + coalesce((SELECT sum(e.points) FROM postings e
+                              WHERE e.member_id = member AND e.type = 'earn' AND e.created_at >= since AND e.created_at < edge_end), 0);
+  total := total - coalesce((SELECT sum(r.points) FROM postings r JOIN postings e ON e.id = r.original_id
+                              WHERE r.member_id = member AND r.type = 'earn_reversal' AND e.created_at >= since AND e.created_at < edge_end), 0);
+  RETURN total;
+END $$;

@@ -1,16 +1,16 @@
 /**
  * Property-based: random sequences of earn, quote, burn, hold, capture, void, reverse, refund,
- * release (time passes) and expire (two years pass) against a small reference model. After
+ * release (time passes), wait (days pass: the tier window moves) and expire (two years pass)
+ * against a small reference model. After
  * every step the API's balance and status must equal the model's, and every ledger invariant
  * must hold. Seeded and replayable: FC_SEED=<n> FC_PATH=<path> reproduce a failure.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { PartnerClient } from "../../src/client/index.js";
-import { createNodeApp } from "../../src/entry/node.js";
+import type { PartnerClient } from "../../src/client/index.js";
 import { runScheduledJobs } from "../../src/jobs/index.js";
 import { TIERS } from "../../src/ledger/tiers.js";
-import { BASE_URL, createHarness, type Harness, type TestPartner } from "../support/harness.js";
+import { clientAtClock, createHarness, type Harness, type TestPartner } from "../support/harness.js";
 
 let h: Harness;
 let p: TestPartner;
@@ -20,14 +20,7 @@ let client: PartnerClient;
 beforeAll(async () => {
   h = await createHarness();
   p = await h.partner({ earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "10" }] });
-  const app = createNodeApp(h.config, h.db.handle, () => new Date(clock));
-  client = new PartnerClient({
-    baseUrl: BASE_URL,
-    issuer: p.id,
-    privateJwk: p.privateJwk,
-    fetch: async (i, init) => app.request(i, init),
-    clock: () => Math.floor(clock / 1000),
-  });
+  client = clientAtClock(h, p, () => clock);
 });
 afterAll(() => h.close());
 
@@ -40,6 +33,7 @@ type Op =
   | { op: "reverse"; earn: number; points?: number }
   | { op: "refund"; burn: number; points?: number }
   | { op: "release" }
+  | { op: "wait"; days: number }
   | { op: "expire" };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -51,6 +45,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant("reverse" as const), earn: fc.nat(20), points: fc.option(fc.integer({ min: 1, max: 3_000 }), { nil: undefined }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("refund" as const), burn: fc.nat(20), points: fc.option(fc.integer({ min: 1, max: 3_000 }), { nil: undefined }) }) },
   { weight: 1, arbitrary: fc.constant({ op: "release" as const }) },
+  // Moves the tier window's start across month boundaries, mid-month.
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("wait" as const), days: fc.integer({ min: 1, max: 200 }) }) },
   { weight: 1, arbitrary: fc.constant({ op: "expire" as const }) },
 );
 
@@ -102,6 +98,7 @@ class Model {
 async function run(ops: Op[]) {
   const m = await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `model-${Math.random()}` });
   const model = new Model();
+  let waited = 0;
   const expectBalance = async (label: string) => {
     const got = (await client.call<{ balance: object }>("GET", `/v1/members/${m.member_id}`)).balance;
     expect(got, label).toEqual({ available: model.available, pending: model.pending, held: model.held });
@@ -198,11 +195,22 @@ async function run(ops: Op[]) {
         model.settle(clock);
         break;
       }
+      case "wait": {
+        // At most 600 days between expiries: lots are good for 24 months, and the model expires
+        // them only all at once (the expire step).
+        const days = Math.min(o.days, 600 - waited);
+        waited += days;
+        clock += days * 86_400_000 + 3_600_000;
+        await runScheduledJobs({ config: h.config, db: () => h.db.handle.db, now: () => new Date(clock) }, new Date(clock));
+        model.settle(clock);
+        break;
+      }
       case "expire": {
         clock += 25 * 31 * 86_400_000;
         await runScheduledJobs({ config: h.config, db: () => h.db.handle.db, now: () => new Date(clock) }, new Date(clock));
         model.settle(clock);
         // Every lot is past its date: whatever is available expires; a debt stays a debt.
+        waited = 0;
         model.available = Math.min(model.available, 0);
         break;
       }

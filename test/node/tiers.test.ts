@@ -5,9 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
-import { PartnerClient } from "../../src/client/index.js";
-import { createNodeApp } from "../../src/entry/node.js";
-import { BASE_URL, createHarness, type Harness } from "../support/harness.js";
+import type { PartnerClient } from "../../src/client/index.js";
+import { clientAtClock, createHarness, type Harness } from "../support/harness.js";
 
 let h: Harness;
 let clock = Date.parse("2025-01-20T10:00:00Z");
@@ -15,15 +14,7 @@ let client: PartnerClient;
 
 beforeAll(async () => {
   h = await createHarness();
-  const p = await h.partner({ allow_explicit_points: true });
-  const app = createNodeApp(h.config, h.db.handle, () => new Date(clock));
-  client = new PartnerClient({
-    baseUrl: BASE_URL,
-    issuer: p.id,
-    privateJwk: p.privateJwk,
-    fetch: async (i, init) => app.request(i, init),
-    clock: () => Math.floor(clock / 1000),
-  });
+  client = clientAtClock(h, await h.partner({ allow_explicit_points: true }), () => clock);
 });
 afterAll(() => h.close());
 

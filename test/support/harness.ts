@@ -3,6 +3,7 @@ import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { PartnerClient, StaffClient, type PartnerDocument } from "../../src/client/index.js";
 import { createTestContext, type TestContext } from "./app.js";
 import { verifyLedger, type Breach } from "../../src/ledger/verify.js";
+import { createNodeApp } from "../../src/entry/node.js";
 
 export const BASE_URL = "http://coalesce.test";
 
@@ -93,4 +94,16 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
       return { ...r.rows[0]! };
     },
   };
+}
+
+/** The partner's client against an app whose clock the test moves (`now()`, in milliseconds). */
+export function clientAtClock(h: Harness, p: TestPartner, now: () => number): PartnerClient {
+  const app = createNodeApp(h.config, h.db.handle, () => new Date(now()));
+  return new PartnerClient({
+    baseUrl: BASE_URL,
+    issuer: p.id,
+    privateJwk: p.privateJwk,
+    fetch: async (i, init) => app.request(i, init),
+    clock: () => Math.floor(now() / 1000),
+  });
 }
