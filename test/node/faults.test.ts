@@ -2,18 +2,23 @@
  * Faults on real Postgres: a load of earns, burns and holds whose clients retry with the same
  * Idempotency-Key while the app's database connections are killed (pg_terminate_backend).
  * Afterwards every acknowledged posting is present exactly once, balances equal a client-side
- * model, and every invariant holds. (Restarting the server itself is left to `npm run soak`,
- * which runs alone: other test files share the server.)
+ * model, and every invariant holds. The restart runs on a Postgres server of the test's own
+ * (the machine's is shared by the other test files); `npm run soak` does both for longer.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { sql } from "drizzle-orm";
 import type pg from "pg";
 import { PartnerClient } from "../../src/client/index.js";
-import { checkAgainstModel, makeOps, runRetryingLoad } from "../../bench/fault-load.js";
+import { checkAgainstModel, loadProgress, makeOps, runRetryingLoad } from "../../bench/fault-load.js";
 import { openDatabase } from "../../src/db/client.js";
 import type { DbHandle } from "../../src/db/database.js";
 import { serveNode, type RunningServer } from "../../src/entry/node.js";
 import { createHarness, type Harness, type TestPartner } from "../support/harness.js";
+import { privateServerAvailable, startPrivateServer } from "../support/private-pg.js";
+import { benchPartner } from "../../bench/http.js";
+import { migrateDatabase } from "../../src/db/migrate.js";
+import { verifyLedger } from "../../src/ledger/verify.js";
+import { loadConfig } from "../../src/config.js";
 
 const onServer = inject("dbMode") === "pg";
 let h: Harness;
@@ -91,6 +96,60 @@ describe.skipIf(!onServer)("faults: connections killed under load", () => {
       expect(handle.poolStats!()).toMatchObject({ total: 1, idle: 1, waiting: 0 });
     } finally {
       await handle.close();
+    }
+  });
+});
+
+describe.skipIf(!privateServerAvailable())("faults: the Postgres server restarts under load", () => {
+  it("loses nothing, doubles nothing, answers 503 meanwhile, and carries on once it is back", async () => {
+    const pgServer = (await startPrivateServer())!;
+    try {
+      const url = pgServer.url;
+      await migrateDatabase({ kind: "url", url });
+      const partner = await benchPartner(url);
+      const handle = await openDatabase({ kind: "pg", url: `${url}?application_name=coalesce-restart-app`, max: 8 });
+      const app = await serveNode({ config: loadConfig({ ENVIRONMENT: "test" }), handle, port: 0, jobs: false });
+      try {
+        const client = new PartnerClient({ baseUrl: app.url, issuer: partner.id, privateJwk: partner.privateJwk });
+        const members: string[] = [];
+        for (let i = 0; i < 8; i++) members.push((await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `restart-${i}` })).member_id);
+        const ops = makeOps(members, 600, "restart-op", 7);
+        let restarted = false;
+        const load = runRetryingLoad(client, ops, 8);
+        // Restart a quarter of the way through the load, killing the app's connections first.
+        const chaos = (async () => {
+          const admin = await openDatabase({ kind: "pg", url, max: 1 });
+          const base = loadProgress.answers;
+          while (loadProgress.answers - base < 150) await new Promise((r) => setTimeout(r, 10));
+          await admin.db.execute(sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'coalesce-restart-app'`);
+          await admin.close();
+          await pgServer.restart();
+          restarted = true;
+        })();
+        const result = await load;
+        await chaos;
+        expect(restarted).toBe(true);
+        expect(result.outcomes.size).toBe(ops.length);
+        expect(result.unavailable.length, "requests met the restart and were told to retry").toBeGreaterThan(0);
+        for (const u of result.unavailable) {
+          expect(u.status).toBe(503);
+          expect(Number(u.retryAfter)).toBeGreaterThanOrEqual(1);
+        }
+        const check = await openDatabase({ kind: "pg", url, max: 1 });
+        try {
+          expect(await checkAgainstModel(check.db, result, "restart-op")).toEqual([]);
+          expect(await verifyLedger(check.db)).toEqual([]);
+        } finally {
+          await check.close();
+        }
+        // Back to normal: a fresh request succeeds first time.
+        expect((await client.request("POST", "/v1/earn", { member: members[0], amount_minor: 100, currency: "EUR", reference: "after" })).status).toBe(201);
+      } finally {
+        await app.close();
+        await handle.close();
+      }
+    } finally {
+      await pgServer.stop();
     }
   });
 });
