@@ -1,17 +1,8 @@
 -- Cheaper postings (issue 8's profile and benchmark). Same results; the ledger model test checks
--- them against its own arithmetic. The tier sum and the entry calls were a third of an earn's time
--- in Postgres; every burn summed the member's lots with a scan of the whole lots table (no index
--- matched), and spending sorted all of a member's open lots before taking from the first.
-
--- Points earned over the tier window, net of their reversals: two index scans over this member's
--- earns and reversals (partial indexes in the next migration) instead of a sub-query per earn.
-CREATE OR REPLACE FUNCTION ledger_earned_since(member text, since timestamptz) RETURNS bigint LANGUAGE sql STABLE AS $$
-  SELECT (coalesce((SELECT sum(e.points) FROM postings e
-                     WHERE e.member_id = member AND e.type = 'earn' AND e.created_at >= since), 0)
-        - coalesce((SELECT sum(r.points) FROM postings r JOIN postings e ON e.id = r.original_id
-                     WHERE r.member_id = member AND r.type = 'earn_reversal' AND e.created_at >= since), 0))::bigint
-$$;
---> statement-breakpoint
+-- them against its own arithmetic. The entry calls were a good part of an earn's time in Postgres;
+-- every burn summed the member's lots with a scan of the whole lots table (no index matched), and
+-- spending sorted all of a member's open lots before taking from the first. (The tier window sum
+-- is rebuilt in 0024.)
 
 CREATE OR REPLACE FUNCTION ledger_earn(args jsonb, ctx jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
