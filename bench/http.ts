@@ -21,12 +21,15 @@ export const percentile = (xs: number[], p: number) => {
 
 export interface Server {
   url: string;
+  /** The server process (its CPU time is read from /proc by the profiler). */
+  pid: number;
   queries(): Promise<number>;
   stop(): Promise<void>;
 }
 
-export async function startServer(databaseUrl: string, skipVerify: boolean): Promise<Server> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bench/server.ts"], {
+/** The bench server in its own process; `nodeFlags` go to node before the script (e.g. --cpu-prof). */
+export async function startServer(databaseUrl: string, skipVerify: boolean, nodeFlags: string[] = []): Promise<Server> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, "--import", "tsx", "bench/server.ts"], {
     env: { ...process.env, DATABASE_URL: databaseUrl, BENCH_SKIP_VERIFY: skipVerify ? "1" : "0", PLATFORM_SIGNING_KEY: "", OPERATOR_JWKS: "" },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -42,6 +45,7 @@ export async function startServer(databaseUrl: string, skipVerify: boolean): Pro
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
+    pid: child.pid!,
     queries: async () => ((await (await fetch(`${url}/__bench/queries`)).json()) as { queries: number }).queries,
     stop: () =>
       new Promise<void>((resolve) => {

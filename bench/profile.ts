@@ -4,12 +4,11 @@
  * by function for the server, plus Postgres's own CPU per earn (from /proc). Loopback only,
  * scratch database, bounded (PROFILE_SECONDS, default 8).
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrateDatabase } from "../src/db/migrate.js";
-import { benchPartner, earnSqlScript, partnerClient, pgbenchTps, runLoad } from "./http.js";
+import { benchPartner, earnSqlScript, partnerClient, pgbenchTps, runLoad, startServer } from "./http.js";
 import { adminQuery, databaseUrl, LOCAL_SERVER_URL, quoteIdent, uniqueName } from "../test/support/pg.js";
 
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
@@ -56,17 +55,15 @@ function cpuSeconds(pid: number): number {
 
 /** CPU seconds used so far by every postgres process (user + system, from /proc). */
 function postgresCpuSeconds(): number {
-  let ticks = 0;
+  let seconds = 0;
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
-      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "postgres") continue;
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres") seconds += cpuSeconds(Number(pid));
     } catch {
       // the process ended meanwhile
     }
   }
-  return ticks / 100;
+  return seconds;
 }
 
 const name = uniqueName("coalesce_profile");
@@ -76,19 +73,7 @@ try {
   await migrateDatabase({ kind: "url", url });
   const partner = await benchPartner(url);
   const dir = mkdtempSync(join(tmpdir(), "coalesce-prof-"));
-  const child = spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--import", "tsx", "bench/server.ts"], {
-    env: { ...process.env, DATABASE_URL: url, BENCH_SKIP_VERIFY: "0", PLATFORM_SIGNING_KEY: "", OPERATOR_JWKS: "" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<number>((resolve) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /"port":(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-  });
-  const server = { url: `http://127.0.0.1:${port}`, queries: async () => 0, stop: async () => undefined };
+  const server = await startServer(url, false, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
   const client = partnerClient(server, partner);
   const members: string[] = [];
   for (let i = 0; i < 200; i++) members.push((await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `p-${i}` })).member_id);
@@ -96,19 +81,15 @@ try {
     client.request("POST", "/v1/earn", { member: members[i % members.length], amount_minor: 1_000, currency: "EUR", reference: `e-${i}` }).then((r) => r.status);
   await runLoad(8, 2, earn);
   const pg0 = postgresCpuSeconds();
-  const server0 = cpuSeconds(child.pid!);
+  const server0 = cpuSeconds(server.pid);
   const cpu0 = process.cpuUsage();
   const load = await runLoad(8, SECONDS, earn);
   const pgCpu = postgresCpuSeconds() - pg0;
-  const serverCpu = cpuSeconds(child.pid!) - server0;
+  const serverCpu = cpuSeconds(server.pid) - server0;
   const cpu = process.cpuUsage(cpu0);
   // The same statements straight from pgbench: what the database alone can do.
   const sqlTps = pgbenchTps(url, 8, SECONDS, earnSqlScript(partner.id, partner.privateJwk.kid, "p-", members.length), "simple");
-  await new Promise<void>((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-  // (the server's profile is written as it exits)
+  await server.stop(); // the server's V8 profile is written as it exits
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))!;
   const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as Profile;
   const total = [...selfTimes(profile, () => "all").values()][0]!;

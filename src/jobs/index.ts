@@ -28,10 +28,14 @@ export async function runScheduledJobs(services: Services, now: Date): Promise<J
       report[job.name] = { processed: await job.run(services, now) };
     } catch (err) {
       // The database being away is expected now and then: one short line, no query text.
-      const unavailable = isDatabaseUnavailable(err);
-      if (unavailable) console.error(`job ${job.name} failed: database unavailable: ${describeDriverError(err)}`);
-      else console.error(`job ${job.name} failed:`, err);
-      report[job.name] = { error: unavailable ? `database unavailable: ${describeDriverError(err)}` : err instanceof Error ? err.message : String(err) };
+      if (isDatabaseUnavailable(err)) {
+        const error = `database unavailable: ${describeDriverError(err)}`;
+        console.error(`job ${job.name} failed: ${error}`);
+        report[job.name] = { error };
+      } else {
+        console.error(`job ${job.name} failed:`, err);
+        report[job.name] = { error: err instanceof Error ? err.message : String(err) };
+      }
     }
   }
   return report;

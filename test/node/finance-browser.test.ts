@@ -7,9 +7,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { PartnerClient, StaffClient } from "../../src/client/index.js";
-import { createNodeApp, serveNode, type RunningServer } from "../../src/entry/node.js";
-import { BASE_URL, createHarness, type Harness } from "../support/harness.js";
+import { StaffClient } from "../../src/client/index.js";
+import { serveNode, type RunningServer } from "../../src/entry/node.js";
+import { clientAtClock, createHarness, type Harness } from "../support/harness.js";
 import { hasChromium, launchBrowser, SCREENSHOTS } from "../support/browser.js";
 
 let h: Harness;
@@ -32,11 +32,9 @@ afterAll(async () => {
 
 describe.skipIf(!hasChromium)("finance dashboard in Chromium", () => {
   it("signs in from a one-time link, shows reports, drafts, finalizes and exports a run", async () => {
-    const app = createNodeApp(h.config, h.db.handle, () => new Date(clock));
-    const fetchApp = async (i: string, init: RequestInit) => app.request(i, init);
     const hotelP = await h.partner({ name: "Aurora Hotels" });
     const taxiP = await h.partner({ name: "Swift Rides", category: "ride_hailing" });
-    const at = (p: typeof hotelP) => new PartnerClient({ baseUrl: BASE_URL, issuer: p.id, privateJwk: p.privateJwk, fetch: fetchApp, clock: () => Math.floor(clock / 1000) });
+    const at = (p: typeof hotelP) => clientAtClock(h, p, () => clock);
     const [hotel, taxi] = [at(hotelP), at(taxiP)];
     const m = await hotel.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "g-1" });
     const { code } = await hotel.call<{ code: string }>("POST", `/v1/members/${m.member_id}/link-codes`, {});

@@ -23,8 +23,9 @@ beforeAll(async () => {
   const m = await p.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "fuzz-member" });
   // What the fuzz may erase or revoke without ending the run: a second member, a second key.
   const spare = await p.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "fuzz-spare" });
-  const { d: _d, ...spareKey } = p.privateJwk;
-  await h.staff("admin").call("POST", `/v1/admin/partners/${p.id}/keys`, { jwk: { ...spareKey, kid: `${p.id}-spare` } });
+  const { d: _private, ...pub } = p.privateJwk;
+  publicJwk = pub;
+  await h.staff("admin").call("POST", `/v1/admin/partners/${p.id}/keys`, { jwk: { ...publicJwk, kid: `${p.id}-spare` } });
   const earn = await p.client.call<{ transaction: { transaction_id: string } }>("POST", "/v1/earn", { member: m.member_id, amount_minor: 100_000, currency: "EUR", reference: "seed" });
   const holds: string[] = [];
   for (let i = 0; i < 4; i++) holds.push((await p.client.call<{ hold_id: string }>("POST", "/v1/holds", { member: m.member_id, points: 10, reference: `seed-${i}` })).hold_id);
@@ -47,8 +48,6 @@ beforeAll(async () => {
     promotion_id: [promotion.promotion_id, "promo_x"],
     event_id: ["evt_x"],
   };
-  const { d: _private, ...pub } = p.privateJwk;
-  publicJwk = pub;
   const doc = (await (await h.app.request("/openapi.json")).json()) as OpenApiDoc;
   checkResponse = responseChecker(doc);
   routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path })));

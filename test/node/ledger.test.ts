@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { PartnerClient } from "../../src/client/index.js";
-import { createNodeApp } from "../../src/entry/node.js";
-import { BASE_URL, createHarness, type Harness, type TestPartner } from "../support/harness.js";
+import type { PartnerClient } from "../../src/client/index.js";
+import { clientAtClock, createHarness, type Harness, type TestPartner } from "../support/harness.js";
 
 let h: Harness;
 let hotel: TestPartner;
@@ -28,14 +27,7 @@ let n = 0;
 
 /** A client for `partner` talking to an app whose clock (and the client's) is `offsetMs` ahead. */
 function clientAt(partner: TestPartner, offsetMs: number): PartnerClient {
-  const app = createNodeApp(h.config, h.db.handle, () => new Date(Date.now() + offsetMs));
-  return new PartnerClient({
-    baseUrl: BASE_URL,
-    issuer: partner.id,
-    privateJwk: partner.privateJwk,
-    fetch: async (i, init) => app.request(i, init),
-    clock: () => Math.floor((Date.now() + offsetMs) / 1000),
-  });
+  return clientAtClock(h, partner, () => Date.now() + offsetMs);
 }
 
 /** A member enrolled at the hotel and linked at the taxi company. */

@@ -9,7 +9,7 @@ import { PartnerClient, StaffClient } from "../../src/client/index.js";
 import { createNodeApp } from "../../src/entry/node.js";
 import { runScheduledJobs } from "../../src/jobs/index.js";
 import { stableStringify } from "../../src/lib/json.js";
-import { BASE_URL, createHarness, type Harness, type TestPartner } from "../support/harness.js";
+import { BASE_URL, clientAtClock, createHarness, type Harness } from "../support/harness.js";
 
 let h: Harness;
 let clock = Date.parse("2026-09-01T09:00:00Z");
@@ -20,10 +20,6 @@ let retail: PartnerClient;
 let finance: StaffClient;
 let ids: Record<"hotel" | "taxi" | "retail", string>;
 let config: Harness["config"];
-
-function clientFor(p: TestPartner, app: ReturnType<typeof createNodeApp>) {
-  return new PartnerClient({ baseUrl: BASE_URL, issuer: p.id, privateJwk: p.privateJwk, fetch: async (i, init) => app.request(i, init), clock: () => Math.floor(clock / 1000) });
-}
 
 beforeAll(async () => {
   h = await createHarness({ POINTS_EXPIRY_MONTHS: "1" });
@@ -48,7 +44,7 @@ beforeAll(async () => {
   const R = await h.partner({ settlement: settlement("GBP", "issuance", "0.0075", "0.005"), earn_rules: [{ currency: "GBP", category: "*", points_per_unit: "1" }] });
   ids = { hotel: H.id, taxi: T.id, retail: R.id };
   const app = createNodeApp(h.config, h.db.handle, () => new Date(clock));
-  [hotel, taxi, retail] = [clientFor(H, app), clientFor(T, app), clientFor(R, app)];
+  [hotel, taxi, retail] = [H, T, R].map((p) => clientAtClock(h, p, () => clock)) as [PartnerClient, PartnerClient, PartnerClient];
   finance = new StaffClient({ baseUrl: BASE_URL, privateJwk: h.staffKey.privateJwk, sub: "fin@test", role: "finance", fetch: async (i, init) => app.request(i, init), clock: () => Math.floor(clock / 1000) });
 });
 afterAll(() => h.close());
