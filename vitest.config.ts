@@ -12,8 +12,10 @@ export default defineConfig({
           name: "node",
           include: ["test/node/**/*.test.ts"],
           globalSetup: ["test/setup/node-global.ts"],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // Generous bounds: a test is bounded by the work it does (counts, not clocks); these only
+          // catch a hang, with a wide margin for a slow or busy machine.
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
         },
       },
       {
@@ -40,7 +42,8 @@ export default defineConfig({
           name: "workers",
           include: ["test/workers/**/*.test.ts"],
           globalSetup: ["test/setup/workers-global.ts"],
-          testTimeout: 30_000,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -34,9 +34,12 @@ export function makeOps(members: string[], count: number, prefix: string, seed =
 }
 
 /** Live counters of every retrying load in this process (the soak's watchdog prints them). */
-export const loadProgress = { attempts: 0, answers: 0, inFlight: 0, lastAnswerAt: Date.now() };
+export const loadProgress = { attempts: 0, answers: 0, unavailable: 0, inFlight: 0, lastAnswerAt: Date.now() };
 
-/** Runs `ops` over `width` clients; each retries (same key, fresh token) until a definitive answer. */
+/**
+ * Runs `ops` over `width` clients; each retries (same key, fresh token) until a definitive answer.
+ * `until` stops it early: no new operation starts and no retry is made once it returns true.
+ */
 export async function runRetryingLoad(client: PartnerClient, ops: FaultOp[], width: number, until?: () => boolean): Promise<FaultLoadResult> {
   const outcomes: FaultLoadResult["outcomes"] = new Map();
   const unavailable: FaultLoadResult["unavailable"] = [];
@@ -50,7 +53,7 @@ export async function runRetryingLoad(client: PartnerClient, ops: FaultOp[], wid
             ? { member: op.member, amount_minor: 100, currency: "EUR", reference: op.reference, points: op.points }
             : { member: op.member, points: op.points, reference: op.reference };
         const path = op.kind === "earn" ? "/v1/earn" : op.kind === "burn" ? "/v1/burn" : "/v1/holds";
-        for (let attempt = 0; attempt < 600; attempt++) {
+        for (let attempt = 0; attempt < 600 && !(until?.() ?? false); attempt++) {
           loadProgress.attempts++;
           loadProgress.inFlight++;
           const res = await client
@@ -62,6 +65,7 @@ export async function runRetryingLoad(client: PartnerClient, ops: FaultOp[], wid
             loadProgress.lastAnswerAt = Date.now();
           }
           if (res.status >= 500 || res.status === 0) {
+            if (res.status) loadProgress.unavailable++;
             if (res.status) unavailable.push({ status: res.status, retryAfter: res.headers.get("retry-after"), body: res.body });
             await new Promise((r) => setTimeout(r, res.status === 0 ? 100 : 20));
             continue;

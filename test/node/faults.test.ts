@@ -5,7 +5,7 @@
  * model, and every invariant holds. The restart runs on a Postgres server of the test's own
  * (the machine's is shared by the other test files); `npm run soak` does both for longer.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { sql } from "drizzle-orm";
 import type pg from "pg";
 import { PartnerClient } from "../../src/client/index.js";
@@ -40,28 +40,68 @@ afterAll(async () => {
   await h.close();
 });
 
+/**
+ * Background work a test starts (load, killer, restarter). Each loop checks `aborted`, and
+ * teardown sets it and waits for them all, so a test that fails or times out never leaves a loop
+ * running against a database that teardown is about to drop.
+ */
+const background = { aborted: false, running: [] as Promise<unknown>[] };
+function inBackground<T>(work: Promise<T>): Promise<T> {
+  background.running.push(work.catch(() => undefined));
+  return work;
+}
+afterEach(async () => {
+  background.aborted = true;
+  await Promise.all(background.running);
+  background.running = [];
+  background.aborted = false;
+});
+const aborted = () => background.aborted;
+
+// Bounded by work, not by the machine's speed: at least so many kills, each after so many
+// answers, and more (up to a cap) only until enough requests have met a killed connection.
+const KILL_ROUNDS = 10;
+const MAX_KILL_ROUNDS = 60;
+const WANTED_503S = 10;
+const ANSWERS_BETWEEN_KILLS = 15;
+// Far above the slowest run measured (about 10 s with two CPU burners beside the suite).
+const FAULT_TEST_TIMEOUT_MS = 180_000;
+
+/** Resolves once the load has given `n` more answers (or was aborted, or finished). */
+async function answersLater(n: number, done: () => boolean): Promise<void> {
+  const base = loadProgress.answers;
+  while (loadProgress.answers - base < n && !aborted() && !done()) await new Promise((r) => setTimeout(r, 5));
+}
+
 describe.skipIf(!onServer)("faults: connections killed under load", () => {
-  it("loses nothing, doubles nothing, and answers 503 with Retry-After while the database is away", async () => {
+  it("loses nothing, doubles nothing, and answers 503 with Retry-After while the database is away", { timeout: FAULT_TEST_TIMEOUT_MS }, async () => {
     const client = new PartnerClient({ baseUrl: server.url, issuer: p.id, privateJwk: p.privateJwk });
     const members: string[] = [];
     for (let i = 0; i < 8; i++) members.push((await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `fault-${i}` })).member_id);
     const ops = makeOps(members, 400, "fault-op");
 
-    let stop = false;
+    let loadDone = false;
     let killed = 0;
-    const killer = (async () => {
-      const admin = await openDatabase({ kind: "pg", url: h.db.url!, max: 1 });
-      while (!stop) {
-        await new Promise((r) => setTimeout(r, 40 + Math.floor(Math.random() * 60)));
-        const r = (await admin.db.execute(
-          sql`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where application_name = 'coalesce-fault-app' and pid <> pg_backend_pid()`,
-        )) as unknown as { rows: { n: number }[] };
-        killed += r.rows[0]!.n;
-      }
-      await admin.close();
-    })();
-    const result = await runRetryingLoad(client, ops, 8);
-    stop = true;
+    const load = inBackground(runRetryingLoad(client, ops, 8, aborted)).finally(() => (loadDone = true));
+    const killer = inBackground(
+      (async () => {
+        const admin = await openDatabase({ kind: "pg", url: h.db.url!, max: 1 });
+        const seen503 = loadProgress.unavailable;
+        const enough = (round: number) => round >= MAX_KILL_ROUNDS || (round >= KILL_ROUNDS && loadProgress.unavailable - seen503 >= WANTED_503S);
+        try {
+          for (let round = 0; !enough(round) && !aborted() && !loadDone; round++) {
+            await answersLater(ANSWERS_BETWEEN_KILLS, () => loadDone);
+            const r = (await admin.db.execute(
+              sql`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where application_name = 'coalesce-fault-app' and pid <> pg_backend_pid()`,
+            )) as unknown as { rows: { n: number }[] };
+            killed += r.rows[0]!.n;
+          }
+        } finally {
+          await admin.close();
+        }
+      })(),
+    );
+    const result = await load;
     await killer;
 
     expect(killed).toBeGreaterThan(0);
@@ -101,7 +141,7 @@ describe.skipIf(!onServer)("faults: connections killed under load", () => {
 });
 
 describe.skipIf(!privateServerAvailable())("faults: the Postgres server restarts under load", () => {
-  it("loses nothing, doubles nothing, answers 503 meanwhile, and carries on once it is back", async () => {
+  it("loses nothing, doubles nothing, answers 503 meanwhile, and carries on once it is back", { timeout: FAULT_TEST_TIMEOUT_MS }, async () => {
     const pgServer = (await startPrivateServer())!;
     try {
       const url = pgServer.url;
@@ -115,17 +155,23 @@ describe.skipIf(!privateServerAvailable())("faults: the Postgres server restarts
         for (let i = 0; i < 8; i++) members.push((await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `restart-${i}` })).member_id);
         const ops = makeOps(members, 600, "restart-op", 7);
         let restarted = false;
-        const load = runRetryingLoad(client, ops, 8);
+        let loadDone = false;
+        const load = inBackground(runRetryingLoad(client, ops, 8, aborted)).finally(() => (loadDone = true));
         // Restart a quarter of the way through the load, killing the app's connections first.
-        const chaos = (async () => {
-          const admin = await openDatabase({ kind: "pg", url, max: 1 });
-          const base = loadProgress.answers;
-          while (loadProgress.answers - base < 150) await new Promise((r) => setTimeout(r, 10));
-          await admin.db.execute(sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'coalesce-restart-app'`);
-          await admin.close();
-          await pgServer.restart();
-          restarted = true;
-        })();
+        const chaos = inBackground(
+          (async () => {
+            await answersLater(150, () => loadDone);
+            if (aborted() || loadDone) return;
+            const admin = await openDatabase({ kind: "pg", url, max: 1 });
+            try {
+              await admin.db.execute(sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'coalesce-restart-app'`);
+            } finally {
+              await admin.close();
+            }
+            await pgServer.restart();
+            restarted = true;
+          })(),
+        );
         const result = await load;
         await chaos;
         expect(restarted).toBe(true);

@@ -120,7 +120,7 @@ const WRITE_FREE = new Set(["validation_failed", "malformed_request", "unsupport
 
 describe("fuzzing every documented route", () => {
   it("never answers 5xx, always problem+json on errors, answers as documented, and invalid input writes nothing", async () => {
-    const runs = Number(process.env.FUZZ_RUNS ?? 10_000);
+    const runs = Number(process.env.FUZZ_RUNS ?? 6_000);
     const seed = Number(process.env.FC_SEED ?? 4242);
     let sent = 0;
     const successes = new Map<string, number>();
@@ -181,5 +181,5 @@ describe("fuzzing every documented route", () => {
     console.log("fuzz: never answered 2xx:", routes.map((r) => `${r.method} ${r.path}`).filter((k) => !successes.has(k)).join(" | "));
     console.log(`fuzz: ${sent} requests, ${[...successes.values()].reduce((a, b) => a + b, 0)} answered 2xx on ${successes.size} of ${routes.length} routes`);
     expect(await h.verify()).toEqual([]);
-  }, 300_000);
+  }, 900_000); // about 60 s alone here; the bound only catches a hang
 });
