@@ -1,5 +1,6 @@
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
+import type { WebhookSender } from "./events/send.js";
 
 /**
  * What a request's handlers get: configuration and a database, built per request on
@@ -10,8 +11,8 @@ export interface Services {
   /** Opened on first use, so requests that never touch Postgres never connect. */
   db(): Database;
   now(): Date;
-  /** Resolves a host name to its addresses (Node); absent on Workers, whose egress cannot reach private networks. */
-  resolveHost?: (host: string) => Promise<string[]>;
+  /** How webhooks leave: Node's sender pins each connection to the address it checked; absent means `fetch` (Workers). */
+  webhookSender?: WebhookSender;
   /**
    * Benchmarks only: accept request tokens without checking them, to measure what verification
    * costs. No configuration or environment variable sets this; only bench/server.ts does.

@@ -1,5 +1,4 @@
 import { createRequire } from "node:module";
-import { lookup } from "node:dns/promises";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -10,16 +9,17 @@ import type { DbHandle } from "../db/database.js";
 import { DOCS_ASSET_FILES, DOCS_ASSET_PREFIX } from "../routes/docs.js";
 import type { Services } from "../services.js";
 import { runScheduledJobs } from "../jobs/index.js";
+import { nodeSender } from "../events/node-send.js";
 
 const swaggerDir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 const ASSET_TYPES: Record<string, string> = { js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };
 
-/** The app as Node serves it: one long-lived database handle, docs assets from node_modules. */
-/** Every address a name resolves to, for the webhook target check. */
-export const resolveHost = async (host: string) => (await lookup(host, { all: true })).map((a) => a.address);
+/** Webhooks from Node connect to the address they checked (no DNS rebinding between check and connect). */
+const webhookSender = nodeSender();
 
+/** The app as Node serves it: one long-lived database handle, docs assets from node_modules. */
 export function createNodeApp(config: Config, handle: DbHandle, now: () => Date = () => new Date()) {
-  const services: Services = { config, db: () => handle.db, now, resolveHost };
+  const services: Services = { config, db: () => handle.db, now, webhookSender };
   return createApp({
     services: () => ({ services, finish: async () => undefined }),
     mountBefore: (app) => {
@@ -49,7 +49,8 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-const JOB_INTERVAL_MS = 30_000;
+// Every 10 s: webhooks go out promptly; a run that is still going skips the tick (runs never overlap).
+const JOB_INTERVAL_MS = 10_000;
 
 /** Serves the app on `port` (0 = any free port) with the periodic jobs the Worker runs from cron. */
 export async function serveNode(options: {
@@ -90,10 +91,15 @@ export async function serveNode(options: {
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
+  let busy = false;
   if (options.jobs !== false) {
-    const services: Services = { config: options.config, db: () => options.handle.db, now: () => new Date(), resolveHost };
+    const services: Services = { config: options.config, db: () => options.handle.db, now: () => new Date(), webhookSender };
     timer = setInterval(() => {
-      running = runScheduledJobs(services, new Date()).catch((err) => console.error("jobs failed:", err));
+      if (busy) return;
+      busy = true;
+      running = runScheduledJobs(services, new Date())
+        .catch((err) => console.error("jobs failed:", err))
+        .finally(() => (busy = false));
     }, JOB_INTERVAL_MS);
     timer.unref();
   }

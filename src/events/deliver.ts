@@ -3,14 +3,12 @@ import { CompactSign } from "jose";
 import type { Services } from "../services.js";
 import { platformSigner } from "../platform/keys.js";
 import { bodyHash } from "../lib/encoding.js";
-import { checkWebhookTarget } from "./target.js";
+import { fetchSender, type WebhookSender } from "./send.js";
 
 export const SIGNATURE_TYPE = "coalition-event+jws";
 export const MAX_ATTEMPTS = 20; // about three days with the schedule below
-const BATCH = 50;
 const LEASE_MS = 60_000;
 const TIMEOUT_MS = 5_000;
-const MAX_RESPONSE_BYTES = 1_024;
 
 /** Exponential backoff from 30 s, capped at 6 h, with ±20 % jitter: 20 attempts span about 3 days. */
 export function retryDelayMs(attempt: number, random = Math.random()): number {
@@ -29,8 +27,11 @@ interface Claimed {
 }
 
 export interface DeliveryOptions {
-  fetch?: typeof fetch;
+  /** How requests leave (tests); else the services' sender (Node: pinned), else fetch. */
+  send?: WebhookSender;
   timeoutMs?: number;
+  /** How long one run keeps claiming new events (20 s). */
+  runBudgetMs?: number;
   /** Test hook: runs after a request was sent and before its outcome is recorded. */
   afterSend?: (eventId: string) => void;
 }
@@ -48,82 +49,117 @@ export async function signEvent(services: Services, partnerId: string, eventId: 
   return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg, kid, typ: SIGNATURE_TYPE }).sign(key);
 }
 
-async function readLimited(res: Response): Promise<void> {
-  // Never read more than a small prefix of what a receiver sends back.
-  const reader = res.body?.getReader();
-  if (!reader) return;
-  let read = 0;
-  try {
-    while (read < MAX_RESPONSE_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      read += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-}
+/** The job's bounds: deliveries in flight at once, per partner, and how long one run keeps claiming. */
+export const DELIVERY_CONCURRENCY = 32;
+export const PER_PARTNER_IN_FLIGHT = 4;
+const RUN_BUDGET_MS = 20_000;
 
-/**
- * Delivers due events at least once. Each is claimed with a lease (a crash after sending means the
- * lease lapses and the same event id is sent again), posted with a short timeout, no redirects
- * and a bounded read, then marked delivered, rescheduled with backoff, or dead after MAX_ATTEMPTS.
- * Events are not ordered: receivers dedupe by id and order by created_at if they need to.
- */
-export async function deliverDueEvents(services: Services, now: Date, options: DeliveryOptions = {}): Promise<number> {
-  const db = services.db();
-  const claimed = (await db.execute(sql`
+/** Claims up to `room` due events, at most PER_PARTNER_IN_FLIGHT per partner counting those in flight. */
+async function claimDue(services: Services, now: Date, room: number, inFlight: Map<string, number>): Promise<Claimed[]> {
+  const busy = JSON.stringify(Object.fromEntries(inFlight));
+  const claimed = (await services.db().execute(sql`
     update events e set status = 'sending', next_attempt_at = ${new Date(now.getTime() + LEASE_MS).toISOString()}::timestamptz
-      from (select id from events where status in ('pending', 'sending') and next_attempt_at <= ${now.toISOString()}::timestamptz
-             order by next_attempt_at limit ${BATCH} for update skip locked) due
+      from (select id from events
+             where id in (select id from (select id, row_number() over (partition by partner_id order by next_attempt_at, id) as n,
+                                                 coalesce((${busy}::jsonb ->> partner_id)::int, 0) as busy
+                                            from events
+                                           where status in ('pending', 'sending') and next_attempt_at <= ${now.toISOString()}::timestamptz) ranked
+                           where n + busy <= ${PER_PARTNER_IN_FLIGHT})
+               and status in ('pending', 'sending') and next_attempt_at <= ${now.toISOString()}::timestamptz
+             order by next_attempt_at limit ${room} for update skip locked) due
      where e.id = due.id
     returning e.id, e.partner_id, e.type, e.data, ledger_ts(e.created_at) as created_at, e.attempts,
               (select webhook_url from partners p where p.id = e.partner_id) as webhook_url`)) as unknown as { rows: Claimed[] };
+  return claimed.rows;
+}
 
-  const doFetch = options.fetch ?? fetch;
-  let delivered = 0;
-  for (const event of claimed.rows) {
-    if (!event.webhook_url) {
-      await db.execute(sql`update events set status = 'skipped', last_error = 'no webhook_url' where id = ${event.id}`);
-      continue;
-    }
-    let error: string | null = null;
-    try {
-      const url = await checkWebhookTarget(event.webhook_url, {
-        allowLoopbackHttp: services.config.environment !== "production",
-        resolveHost: services.resolveHost,
-      });
-      const body = eventBody(event);
-      const res = await doFetch(url.toString(), {
-        method: "POST",
-        redirect: "manual",
-        signal: AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS),
-        headers: {
-          "content-type": "application/json",
-          "coalition-signature": await signEvent(services, event.partner_id, event.id, body, now),
-          "coalition-event-id": event.id,
-          "coalition-event-type": event.type,
-          "user-agent": "Coalesce-Webhooks/1",
-        },
-        body,
-      });
-      await readLimited(res);
-      if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
-    } catch (err) {
-      error = err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : "delivery failed";
-    }
-    options.afterSend?.(event.id);
-    if (error === null) {
-      delivered++;
-      await db.execute(sql`update events set status = 'delivered', delivered_at = ${now.toISOString()}::timestamptz, attempts = attempts + 1, last_error = null where id = ${event.id}`);
-    } else {
-      const attempts = event.attempts + 1;
-      const dead = attempts >= MAX_ATTEMPTS;
-      await db.execute(sql`
-        update events set attempts = ${attempts}, last_error = ${error}, status = ${dead ? "dead" : "pending"},
-               next_attempt_at = ${new Date(now.getTime() + retryDelayMs(attempts)).toISOString()}::timestamptz
-         where id = ${event.id}`);
-    }
+/** Sends one claimed event and records the outcome; true when the receiver took it. */
+async function deliverOne(services: Services, event: Claimed, now: Date, send: WebhookSender, options: DeliveryOptions): Promise<boolean> {
+  const db = services.db();
+  if (!event.webhook_url) {
+    await db.execute(sql`update events set status = 'skipped', last_error = 'no webhook_url' where id = ${event.id}`);
+    return false;
   }
+  let error: string | null = null;
+  try {
+    const body = eventBody(event);
+    const res = await send({
+      url: event.webhook_url,
+      allowLoopbackHttp: services.config.environment !== "production",
+      timeoutMs: options.timeoutMs ?? TIMEOUT_MS,
+      headers: {
+        "content-type": "application/json",
+        "coalition-signature": await signEvent(services, event.partner_id, event.id, body, now),
+        "coalition-event-id": event.id,
+        "coalition-event-type": event.type,
+        "user-agent": "Coalesce-Webhooks/1",
+      },
+      body,
+    });
+    if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
+  } catch (err) {
+    error = err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : "delivery failed";
+  }
+  options.afterSend?.(event.id);
+  if (error === null) {
+    await db.execute(sql`update events set status = 'delivered', delivered_at = ${now.toISOString()}::timestamptz, attempts = attempts + 1, last_error = null where id = ${event.id}`);
+    return true;
+  }
+  const attempts = event.attempts + 1;
+  const dead = attempts >= MAX_ATTEMPTS;
+  await db.execute(sql`
+    update events set attempts = ${attempts}, last_error = ${error}, status = ${dead ? "dead" : "pending"},
+           next_attempt_at = ${new Date(now.getTime() + retryDelayMs(attempts)).toISOString()}::timestamptz
+     where id = ${event.id}`);
+  return false;
+}
+
+/**
+ * Delivers due events at least once, concurrently: up to DELIVERY_CONCURRENCY requests in flight,
+ * at most PER_PARTNER_IN_FLIGHT for any one partner, so a slow or failing receiver holds a couple
+ * of lanes and never the others. The run keeps claiming while events are due (for up to
+ * RUN_BUDGET_MS), so a backlog drains in one run instead of a batch per tick. Each event is
+ * claimed with a lease (a crash after sending means the lease lapses and the same event id is sent
+ * again), posted with a short timeout, no redirects and a bounded read, then marked delivered,
+ * rescheduled with backoff, or dead after MAX_ATTEMPTS. Events are not ordered: receivers dedupe
+ * by id and order by created_at if they need to.
+ */
+export async function deliverDueEvents(services: Services, now: Date, options: DeliveryOptions = {}): Promise<number> {
+  const send = options.send ?? services.webhookSender ?? fetchSender;
+  const started = Date.now();
+  const inFlight = new Map<string, number>();
+  const active = new Set<Promise<void>>();
+  let delivered = 0;
+  let failure: { error: unknown } | null = null;
+  const budgetLeft = () => Date.now() - started < (options.runBudgetMs ?? RUN_BUDGET_MS);
+  for (;;) {
+    let claimed: Claimed[] = [];
+    const room = DELIVERY_CONCURRENCY - active.size;
+    if (!failure && budgetLeft() && room > 0) {
+      try {
+        claimed = await claimDue(services, now, room, inFlight);
+      } catch (err) {
+        failure = { error: err };
+      }
+    }
+    for (const event of claimed) {
+      inFlight.set(event.partner_id, (inFlight.get(event.partner_id) ?? 0) + 1);
+      const task: Promise<void> = deliverOne(services, event, now, send, options)
+        .then((ok) => void (ok && delivered++))
+        .catch((err) => void (failure ??= { error: err }))
+        .finally(() => {
+          active.delete(task);
+          const n = inFlight.get(event.partner_id)! - 1;
+          if (n === 0) inFlight.delete(event.partner_id);
+          else inFlight.set(event.partner_id, n);
+        });
+      active.add(task);
+    }
+    if (active.size === 0 && claimed.length === 0) break;
+    // A claim that filled every free lane may leave more due: claim again at once. Otherwise
+    // nothing more is claimable until a lane (or a partner's share) frees up.
+    if (room === 0 || claimed.length < room) await Promise.race(active);
+  }
+  if (failure) throw failure.error;
   return delivered;
 }

@@ -1,4 +1,4 @@
-import { pruneRequestRecords } from "../auth/prune.js";
+import { pruneExpiredRecords } from "../auth/prune.js";
 import { expireLots, releaseDue } from "../ledger/jobs.js";
 import { deliverDueEvents } from "../events/deliver.js";
 import type { Services } from "../services.js";
@@ -14,7 +14,7 @@ export interface Job {
 /** Delivers outbox events to partners' webhooks (after the jobs above, which may emit some). */
 const deliverWebhooks: Job = { name: "deliver_webhooks", run: (services, now) => deliverDueEvents(services, now) };
 
-export const JOBS: Job[] = [releaseDue, expireLots, deliverWebhooks, pruneRequestRecords];
+export const JOBS: Job[] = [releaseDue, expireLots, deliverWebhooks, pruneExpiredRecords];
 
 export interface JobsReport {
   [name: string]: { processed: number } | { error: string };

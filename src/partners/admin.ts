@@ -4,7 +4,8 @@ import { partnerKeys, partners } from "../db/schema/index.js";
 import { DomainError, validationFailed } from "../errors.js";
 import { fieldErrors } from "../http/validation.js";
 import { applyPartnerDocument, assertUsableKeys } from "./apply.js";
-import { PartnerDocument, type PublicJwk } from "./document.js";
+import { PartnerDocument, type FundingChange, type PartnerPatch, type PublicJwk } from "./document.js";
+import { webhookUrlProblem } from "../events/target.js";
 
 export interface PartnerView extends Omit<PartnerDocument, "keys"> {
   keys: PublicJwk[];
@@ -22,8 +23,12 @@ export async function getPartner(db: Executor, partnerId: string): Promise<Partn
     .where(and(eq(partnerKeys.partnerId, partnerId), eq(partnerKeys.status, "active")))
     .orderBy(partnerKeys.createdAt);
   const doc = row.document as PartnerDocument;
+  // The prepaid balance is the ledger's (earns draw it, blocks add to it): show it as it is now.
+  const { prepaid_points: _stored, ...terms } = doc.settlement;
+  const settlement = row.prepaidPoints === null ? terms : { ...terms, prepaid_points: Number(row.prepaidPoints) };
   return {
     ...doc,
+    settlement,
     status: row.status,
     keys: keys.map((k) => k.jwk as PublicJwk),
     created_at: row.createdAt.toISOString(),
@@ -31,22 +36,79 @@ export async function getPartner(db: Executor, partnerId: string): Promise<Partn
   };
 }
 
+/** What the deployment allows: production refuses plain-http webhooks even to loopback. */
+export interface PartnerPolicy {
+  production: boolean;
+}
+
+function assertWebhookAllowed(doc: PartnerDocument, policy: PartnerPolicy): void {
+  if (!doc.webhook_url) return;
+  const problem = webhookUrlProblem(doc.webhook_url, { allowLoopbackHttp: !policy.production });
+  if (problem) throw validationFailed([{ path: "webhook_url", message: problem }]);
+}
+
 /** Registers a new partner; an existing id is refused (409), never overwritten. */
-export async function createPartner(tx: Executor, doc: PartnerDocument, now: Date): Promise<PartnerView> {
+export async function createPartner(tx: Executor, doc: PartnerDocument, policy: PartnerPolicy, now: Date): Promise<PartnerView> {
+  assertWebhookAllowed(doc, policy);
   await applyPartnerDocument(tx, doc, { mode: "create", now });
   return getPartner(tx, doc.id);
 }
 
-export type PartnerPatch = Partial<Omit<PartnerDocument, "id" | "keys">>;
+/** JSON merge patch (RFC 7396) of one level: named fields replace, null removes, others stay. */
+function mergeFields<T extends Record<string, unknown>>(target: T, patch: Record<string, unknown>): T {
+  const out: Record<string, unknown> = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (value !== undefined) out[key] = value;
+  }
+  return out as T;
+}
 
-/** Changes a partner's terms or status. Keys are managed through their own calls. */
-export async function updatePartner(tx: Executor, partnerId: string, patch: PartnerPatch, now: Date): Promise<PartnerView> {
+/**
+ * Changes a partner's terms or status: only what the patch names, `settlement` merged field by
+ * field. Funding mode and keys are managed through their own calls, so a price change can never
+ * turn a prepaid partner postpaid.
+ */
+export async function updatePartner(tx: Executor, partnerId: string, patch: PartnerPatch, policy: PartnerPolicy, now: Date): Promise<PartnerView> {
   const current = await getPartner(tx, partnerId);
   const { created_at: _c, updated_at: _u, ...doc } = current;
-  const merged = PartnerDocument.safeParse({ ...doc, ...patch, id: partnerId });
+  const { settlement: settlementPatch, ...fields } = patch;
+  const next = mergeFields(doc, fields);
+  if (settlementPatch) next.settlement = mergeFields(doc.settlement, settlementPatch);
+  const merged = PartnerDocument.safeParse({ ...next, id: partnerId });
   if (!merged.success) throw validationFailed(fieldErrors(merged.error));
+  assertWebhookAllowed(merged.data, policy);
   await applyPartnerDocument(tx, merged.data, { mode: "upsert", now });
   return getPartner(tx, partnerId);
+}
+
+export interface FundingView extends PartnerView {
+  /** Prepaid points given up by a switch to postpaid (0 otherwise). */
+  forfeited_prepaid_points: number;
+}
+
+/**
+ * Switches a partner between prepaid and postpaid, explicitly. To prepaid: the balance starts at
+ * 0 and grows only by purchased blocks. To postpaid: the remaining balance is given up, reported
+ * in the answer. Asking for the mode the partner already has changes nothing.
+ */
+export async function changeFunding(tx: Executor, partnerId: string, change: FundingChange, now: Date): Promise<FundingView> {
+  const [row] = await tx.select().from(partners).where(eq(partners.id, partnerId)).for("update");
+  if (!row) throw new DomainError("not_found", `No partner ${partnerId}.`);
+  const prepaidNow = row.prepaidPoints !== null;
+  let forfeited = 0;
+  if (change.mode === "prepaid" && !prepaidNow) {
+    const document = { ...(row.document as PartnerDocument) };
+    document.settlement = { ...document.settlement, prepaid_points: 0 };
+    await tx.update(partners).set({ prepaidPoints: 0n, document, updatedAt: now }).where(eq(partners.id, partnerId));
+  } else if (change.mode === "postpaid" && prepaidNow) {
+    forfeited = Number(row.prepaidPoints);
+    const document = { ...(row.document as PartnerDocument) };
+    const { prepaid_points: _dropped, ...settlement } = document.settlement;
+    document.settlement = settlement;
+    await tx.update(partners).set({ prepaidPoints: null, document, updatedAt: now }).where(eq(partners.id, partnerId));
+  }
+  return { ...(await getPartner(tx, partnerId)), forfeited_prepaid_points: forfeited };
 }
 
 export interface KeyView {

@@ -66,10 +66,16 @@ export async function applyPartnerDocument(
       change = "unchanged";
     } else {
       change = "updated";
-      // The prepaid balance is the ledger's to change (earns draw it, purchased blocks add to it):
-      // a document only starts it (turning prepaid) or ends it (turning postpaid).
-      const prepaidPoints = row.prepaidPoints === null ? null : (existing.prepaidPoints ?? row.prepaidPoints);
-      await tx.update(partners).set({ ...row, prepaidPoints, updatedAt: options.now }).where(eq(partners.id, doc.id));
+      // Funding mode changes only through its own operation (POST …/funding), never as a side
+      // effect of a document, and the prepaid balance is the ledger's (earns draw it, blocks add to it).
+      if ((existing.prepaidPoints === null) !== (row.prepaidPoints === null))
+        throw validationFailed([
+          {
+            path: "settlement.prepaid_points",
+            message: `${doc.id} is ${existing.prepaidPoints === null ? "postpaid" : "prepaid"}: switch funding with POST /v1/admin/partners/${doc.id}/funding, not by ${existing.prepaidPoints === null ? "adding" : "leaving out"} prepaid_points`,
+          },
+        ]);
+      await tx.update(partners).set({ ...row, prepaidPoints: existing.prepaidPoints, updatedAt: options.now }).where(eq(partners.id, doc.id));
     }
     if (change !== "unchanged") {
       // Earn rules are configuration, not history: each posting records the rate it used.

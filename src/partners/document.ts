@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { webhookUrlProblem } from "../events/target.js";
 
 /** A decimal string with up to 14 integer digits and 6 decimals (`"10"`, `"0.5"`, `"0.008"`). */
 export const DecimalString = z
@@ -57,11 +58,17 @@ export const Settlement = z.strictObject({
   credit_limit: DecimalString.optional(),
 });
 
-const WebhookUrl = z
-  .url()
+/**
+ * https, no credentials, never an internal address in any spelling (checked without DNS here;
+ * delivery checks what a name resolves to). Plain http to loopback passes here for local runs;
+ * production refuses it where the environment is known (`assertWebhookAllowed`).
+ */
+export const WebhookUrl = z
+  .string()
   .max(2048)
-  .refine((u) => /^https:\/\//i.test(u) || /^http:\/\/(localhost|127\.[0-9.]+|\[::1\])(:[0-9]+)?(\/|$)/i.test(u), {
-    message: "must be https (plain http only to loopback, for local runs)",
+  .superRefine((u, ctx) => {
+    const problem = webhookUrlProblem(u, { allowLoopbackHttp: true });
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
 /** A partner document: one file in `partners/`, or the body of `POST /v1/admin/partners`. */
@@ -93,3 +100,49 @@ export const PartnerDocument = z
   })
   .openapi("PartnerDocument");
 export type PartnerDocument = z.infer<typeof PartnerDocument>;
+
+const FUNDING_HINT =
+  "a PATCH never switches between prepaid and postpaid: use POST /v1/admin/partners/{partner_id}/funding; buy prepaid points with POST /v1/admin/partners/{partner_id}/prepaid-blocks";
+
+/**
+ * A change to a partner's terms with JSON merge semantics: only the fields named change, nested
+ * `settlement` fields included; `null` removes an optional field. `prepaid_points` is refused
+ * here: funding mode and prepaid balance each have their own explicit operation.
+ */
+export const PartnerPatch = z
+  .strictObject({
+    status: z.enum(["active", "suspended"]).optional(),
+    name: z.string().min(1).max(200).optional(),
+    category: Category.refine((c) => c !== "*", "must name a category").optional(),
+    settlement: z
+      .strictObject({
+        currency: CurrencyCode.optional(),
+        billing: z.enum(["issuance", "redemption"]).optional(),
+        issue_price_per_point: DecimalString.optional(),
+        redemption_price_per_point: DecimalString.optional(),
+        period: z.enum(["daily", "weekly", "monthly"]).optional(),
+        credit_limit: DecimalString.nullable().optional(),
+        prepaid_points: z
+          .unknown()
+          .refine(() => false, FUNDING_HINT)
+          .optional()
+          .openapi({ description: "Not accepted here: " + FUNDING_HINT }),
+      })
+      .optional(),
+    earn_rules: z.array(EarnRule).min(1).max(100).optional(),
+    allow_explicit_points: z.boolean().nullable().optional(),
+    rate_limit_per_minute: z.int().min(1).max(1_000_000).nullable().optional(),
+    webhook_url: WebhookUrl.nullable().optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, "send at least one field to change")
+  .openapi("PartnerPatch");
+export type PartnerPatch = z.infer<typeof PartnerPatch>;
+
+/** `POST /v1/admin/partners/{partner_id}/funding`: the one way to switch funding mode. */
+export const FundingChange = z
+  .strictObject({ mode: z.enum(["prepaid", "postpaid"]) })
+  .openapi("FundingChange", {
+    description:
+      "prepaid: earns draw a prepaid balance that starts at 0 and grows only by purchased blocks; postpaid: earns are billed on statements (within any credit_limit). A remaining prepaid balance is given up on the switch to postpaid and reported.",
+  });
+export type FundingChange = z.infer<typeof FundingChange>;

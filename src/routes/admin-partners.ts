@@ -3,10 +3,11 @@ import type { AppEnv } from "../http/env.js";
 import { requireStaff, spendToken } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
-import { EarnRule, PartnerDocument, PartnerId, PublicJwk, Settlement } from "../partners/document.js";
+import { EarnRule, FundingChange, PartnerDocument, PartnerId, PartnerPatch, PublicJwk, Settlement } from "../partners/document.js";
 import { IdempotencyHeader, json, jsonBody, security } from "./common.js";
 import { buyPrepaidBlock } from "../settlement/prepaid.js";
-import { addPartnerKey, createPartner, revokePartnerKey, updatePartner } from "../partners/admin.js";
+import { addPartnerKey, changeFunding, createPartner, revokePartnerKey, updatePartner, type PartnerPolicy } from "../partners/admin.js";
+import type { Context } from "hono";
 
 
 const PartnerSchema = z
@@ -51,26 +52,16 @@ const create = createRoute({
   responses: { 201: json(PartnerSchema, "The partner."), 409: problem("A partner with this id exists."), ...commonErrors },
 });
 
-const PartnerPatch = z
-  .strictObject({
-    status: z.enum(["active", "suspended"]).optional(),
-    name: z.string().min(1).max(200).optional(),
-    category: z.string().min(1).max(64).optional(),
-    settlement: Settlement.optional(),
-    earn_rules: z.array(EarnRule).min(1).max(100).optional(),
-    allow_explicit_points: z.boolean().optional(),
-    rate_limit_per_minute: z.int().min(1).max(1_000_000).optional(),
-    webhook_url: z.string().max(2048).optional(),
-  })
-  .refine((p) => Object.keys(p).length > 0, "send at least one field to change")
-  .openapi("PartnerPatch");
 
 const patch = createRoute({
   method: "patch",
   path: "/v1/admin/partners/{partner_id}",
   tags: ["Admin"],
   summary: "Change a partner's status or terms",
-  description: "Role: admin. Suspending a partner refuses its next request with 403 `partner_suspended`.",
+  description:
+    "Role: admin. JSON merge semantics: only the fields sent change, `settlement` field by field, and `null` removes an optional field. " +
+    "Funding mode (prepaid or postpaid) is never changed here: see `POST /v1/admin/partners/{partner_id}/funding`. " +
+    "Suspending a partner refuses its next request with 403 `partner_suspended`.",
   security,
   middleware: [requireStaff("admin")] as const,
   request: { params: PartnerParam, body: jsonBody(PartnerPatch) },
@@ -103,6 +94,24 @@ const revokeKey = createRoute({
   responses: { 204: { description: "Revoked (or already revoked)." }, 404: problem("No such partner or key."), ...commonErrors },
 });
 
+const funding = createRoute({
+  method: "post",
+  path: "/v1/admin/partners/{partner_id}/funding",
+  tags: ["Admin"],
+  summary: "Switch a partner between prepaid and postpaid",
+  description:
+    "Role: admin. The only way to change funding mode. To prepaid: the balance starts at 0; buy blocks with `prepaid-blocks`. " +
+    "To postpaid: the remaining prepaid balance is given up and reported as `forfeited_prepaid_points`. The current mode again changes nothing.",
+  security,
+  middleware: [requireStaff("admin"), requireIdempotencyKey()] as const,
+  request: { params: PartnerParam, headers: IdempotencyHeader, body: jsonBody(FundingChange) },
+  responses: {
+    200: json(PartnerSchema.extend({ forfeited_prepaid_points: z.int() }).openapi("PartnerFunding"), "The partner with its new funding mode."),
+    404: problem("No such partner."),
+    ...commonErrors,
+  },
+});
+
 const prepaid = createRoute({
   method: "post",
   path: "/v1/admin/partners/{partner_id}/prepaid-blocks",
@@ -126,7 +135,12 @@ const prepaid = createRoute({
   },
 });
 
+const policy = (c: Context<AppEnv>): PartnerPolicy => ({ production: c.var.services.config.environment === "production" });
+
 export function registerAdminPartners(app: OpenAPIHono<AppEnv>) {
+  app.openapi(funding, (c) =>
+    idempotent(c, async (tx) => ({ status: 200, body: await changeFunding(tx, c.req.valid("param").partner_id, c.req.valid("json"), c.var.services.now()) })),
+  );
   app.openapi(prepaid, (c) =>
     idempotent(c, async (tx) => {
       const { points, reference } = c.req.valid("json");
@@ -135,12 +149,12 @@ export function registerAdminPartners(app: OpenAPIHono<AppEnv>) {
     }),
   );
   app.openapi(create, (c) =>
-    idempotent(c, async (tx) => ({ status: 201, body: await createPartner(tx, c.req.valid("json"), c.var.services.now()) })),
+    idempotent(c, async (tx) => ({ status: 201, body: await createPartner(tx, c.req.valid("json"), policy(c), c.var.services.now()) })),
   );
   app.openapi(patch, async (c) => {
     const { partner_id } = c.req.valid("param");
     await spendToken(c, c.var.services.db()); // its own commit: a refused change still spends the token
-    const view = await c.var.services.db().transaction((tx) => updatePartner(tx, partner_id, c.req.valid("json"), c.var.services.now()));
+    const view = await c.var.services.db().transaction((tx) => updatePartner(tx, partner_id, c.req.valid("json"), policy(c), c.var.services.now()));
     return c.json(view, 200);
   });
   app.openapi(addKey, (c) =>

@@ -210,14 +210,14 @@ describe("platform keys", () => {
 
 describe("pruning request records", () => {
   it("forgets spent jtis after their tokens expire, and old rate windows", async () => {
-    const { pruneRequestRecords } = await import("../../src/auth/prune.js");
+    const { pruneExpiredRecords } = await import("../../src/auth/prune.js");
     const p = await h.partner();
     await p.client.request("GET", "/v1/members/ext:nobody");
     const services = { config: h.config, db: () => h.db.handle.db, now: () => new Date() };
     const before = await h.rowCounts();
-    expect(await pruneRequestRecords.run(services, new Date())).toBe(0);
+    expect(await pruneExpiredRecords.run(services, new Date())).toBe(0);
     const later = new Date(Date.now() + 10 * 60_000);
-    expect(await pruneRequestRecords.run(services, later)).toBeGreaterThan(0);
+    expect(await pruneExpiredRecords.run(services, later)).toBeGreaterThan(0);
     const after = await h.rowCounts();
     expect(after.used_tokens).toBe(0);
     expect(after.rate_windows).toBe(0);

@@ -55,6 +55,64 @@ describe("prepaid partners", () => {
     expect(await balance()).toBe(start - ok * 100);
   });
 
+  it("a PATCH changes only what it names: a settlement without prepaid_points keeps the partner prepaid", async () => {
+    const q = await h.partner({
+      settlement: { currency: "EUR", billing: "issuance", issue_price_per_point: "0.01", redemption_price_per_point: "0.008", period: "monthly", prepaid_points: 100 },
+      earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "1" }],
+    });
+    const m = (await q.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "patched" })).member_id;
+    // The whole settlement object, as a client that read it before prepaid existed would send it.
+    const { prepaid_points: _p, ...terms } = q.doc.settlement;
+    const patched = await h.staff("admin").call<{ settlement: Record<string, unknown> }>("PATCH", `/v1/admin/partners/${q.id}`, {
+      settlement: { ...terms, issue_price_per_point: "0.02" },
+    });
+    expect(patched.settlement).toMatchObject({ issue_price_per_point: "0.02", prepaid_points: 100 });
+    // One nested field alone: the rest of settlement stays as it was.
+    const one = await h.staff("admin").call<{ settlement: Record<string, unknown> }>("PATCH", `/v1/admin/partners/${q.id}`, { settlement: { period: "weekly" } });
+    expect(one.settlement).toEqual({ ...terms, issue_price_per_point: "0.02", period: "weekly", prepaid_points: 100 });
+    const big = await q.client.request<{ code?: string }>("POST", "/v1/earn", { member: m, amount_minor: 500_000, currency: "EUR", reference: "big" });
+    expect([big.status, big.body.code]).toEqual([422, "prepaid_points_exhausted"]);
+
+    const sneaky = await h.staff("admin").request<{ code: string; errors: { path: string; message: string }[] }>("PATCH", `/v1/admin/partners/${q.id}`, {
+      settlement: { prepaid_points: 1_000_000 },
+    });
+    expect([sneaky.status, sneaky.body.code]).toEqual([422, "validation_failed"]);
+    expect(sneaky.body.errors[0]).toMatchObject({ path: "settlement.prepaid_points" });
+    expect(sneaky.body.errors[0]!.message).toMatch(/funding/);
+    // A partner document without prepaid_points does not make it postpaid either.
+    await expect(applyPartnerDocument(h.db.handle.db, PartnerDocument.parse({ ...q.doc, settlement: terms }), { mode: "upsert", now: new Date() })).rejects.toMatchObject({
+      code: "validation_failed",
+      extra: { errors: [expect.objectContaining({ path: "settlement.prepaid_points", message: expect.stringMatching(/funding/) })] },
+    });
+    const prepaidNow = (await h.db.handle.db.execute(sql`select prepaid_points::int as n from partners where id = ${q.id}`)) as unknown as { rows: { n: number }[] };
+    expect(prepaidNow.rows[0]!.n).toBe(100);
+  });
+
+  it("null removes an optional field (JSON merge), and funding mode changes only through its own operation", async () => {
+    const q = await h.partner({
+      settlement: { currency: "EUR", billing: "issuance", issue_price_per_point: "0.01", redemption_price_per_point: "0.008", period: "monthly", credit_limit: "5" },
+      earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "1" }],
+    });
+    const m = (await q.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "funding" })).member_id;
+    const earnAt = (eur: number) => q.client.request<{ code?: string }>("POST", "/v1/earn", { member: m, amount_minor: eur * 100, currency: "EUR", reference: `f${Math.random()}` });
+    expect((await earnAt(600)).body.code).toBe("credit_limit_exceeded");
+    const lifted = await h.staff("admin").call<{ settlement: Record<string, unknown> }>("PATCH", `/v1/admin/partners/${q.id}`, { settlement: { credit_limit: null } });
+    expect(lifted.settlement).not.toHaveProperty("credit_limit");
+    expect((await earnAt(600)).status).toBe(201);
+
+    const toPrepaid = await h.staff("admin").call<{ settlement: Record<string, unknown>; forfeited_prepaid_points: number }>("POST", `/v1/admin/partners/${q.id}/funding`, { mode: "prepaid" });
+    expect(toPrepaid.settlement.prepaid_points).toBe(0);
+    expect((await earnAt(1)).body.code).toBe("prepaid_points_exhausted");
+    await h.staff("admin").call("POST", `/v1/admin/partners/${q.id}/prepaid-blocks`, { points: 300, reference: "PO-9" });
+    expect((await earnAt(100)).status).toBe(201);
+    const again = await h.staff("admin").call<{ settlement: Record<string, unknown> }>("POST", `/v1/admin/partners/${q.id}/funding`, { mode: "prepaid" });
+    expect(again.settlement.prepaid_points, "asking for the mode it has changes nothing").toBe(200);
+    const toPostpaid = await h.staff("admin").call<{ settlement: Record<string, unknown>; forfeited_prepaid_points: number }>("POST", `/v1/admin/partners/${q.id}/funding`, { mode: "postpaid" });
+    expect(toPostpaid.forfeited_prepaid_points).toBe(200);
+    expect(toPostpaid.settlement).not.toHaveProperty("prepaid_points");
+    expect((await earnAt(1_000)).status).toBe(201);
+  });
+
   it("a postpaid partner cannot buy blocks", async () => {
     const post = await h.partner();
     const res = await h.staff("admin").request<{ code: string }>("POST", `/v1/admin/partners/${post.id}/prepaid-blocks`, { points: 10, reference: "x" });
