@@ -4,7 +4,9 @@ import { secureHeaders } from "hono/secure-headers";
 import type { Context } from "hono";
 import type { AppEnv } from "./http/env.js";
 import { errorToResponse, problemResponse } from "./http/problem.js";
-import { validationError } from "./http/validation.js";
+import { targetName, validationError } from "./http/validation.js";
+import { findUnstorableText } from "./lib/text.js";
+import { validationFailed } from "./errors.js";
 import { allowedMethodsFinder } from "./http/method-not-allowed.js";
 import { MAX_BODY_BYTES } from "./http/limits.js";
 import { newId } from "./lib/ids.js";
@@ -39,6 +41,9 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error, result.target);
+      // Every validated string (body, path, query, headers) must be storable text: one check for all routes.
+      const unstorable = findUnstorableText(result.data);
+      if (unstorable) throw validationFailed([unstorable], `The request ${targetName(result.target)} is not valid.`);
     },
   });
 

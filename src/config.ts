@@ -17,7 +17,10 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Local development / tests only: a ws:// proxy the Neon driver tunnels through. */
   neonWsProxy: string | undefined;
-  /** Base URL used in links we hand out (portal URLs), without a trailing slash. */
+  /**
+   * Base URL of links we hand out (portal and sign-in links), without a trailing slash. Required
+   * in production; elsewhere the Node server fills in its own address. Never taken from a request.
+   */
   publicBaseUrl: string | undefined;
   /** Points expire this many months after they were earned. */
   expiryMonths: number;
@@ -79,6 +82,10 @@ export function loadConfig(env: Record<string, unknown>): Config {
     throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   const e = parsed.data;
+  if (e.ENVIRONMENT === "production" && !e.PUBLIC_BASE_URL)
+    throw new ConfigError(
+      "invalid configuration:\n  PUBLIC_BASE_URL: required in production (links handed out to members and staff are built from it, never from request headers)",
+    );
   return {
     apiAudience: e.API_AUDIENCE,
     operatorIssuer: e.OPERATOR_ISSUER,
@@ -91,4 +98,12 @@ export function loadConfig(env: Record<string, unknown>): Config {
     expiryMonths: e.POINTS_EXPIRY_MONTHS,
     inactivityExpiryMonths: e.POINTS_INACTIVITY_EXPIRY_MONTHS,
   };
+}
+
+/** Where a local run answers when nothing says otherwise (`npm start`, `wrangler dev`). */
+export const LOCAL_BASE_URL = "http://127.0.0.1:8787";
+
+/** The base of every link we hand out: configuration only, never the request's Host header. */
+export function linkBase(config: Config): string {
+  return config.publicBaseUrl ?? LOCAL_BASE_URL;
 }

@@ -6,6 +6,7 @@ import type { Database, Executor } from "../db/database.js";
 import { DomainError, type ErrorCode } from "../errors.js";
 import { MAX_AUTHORIZATION_BYTES } from "../http/limits.js";
 import { bodyHash } from "../lib/encoding.js";
+import { unstorableReason } from "../lib/text.js";
 import type { Caller, Requirement, StaffRole } from "./caller.js";
 
 export const TOKEN_TYPE = "coalition-request+jwt";
@@ -93,13 +94,15 @@ function parseToken(authorization: string | undefined): { token: string; kid: st
   if (typeof header.alg !== "string" || !(ALLOWED_ALGS as readonly string[]).includes(header.alg))
     refuse("algorithm_not_allowed", `Only ${ALLOWED_ALGS.join(" and ")} are accepted.`);
   if (header.typ !== TOKEN_TYPE) refuse("type_invalid", `The "typ" header must be "${TOKEN_TYPE}".`);
-  if (typeof header.kid !== "string" || header.kid.length === 0 || header.kid.length > 128)
-    refuse("malformed_token", 'The "kid" header is required.');
+  if (typeof header.kid !== "string" || header.kid.length === 0 || header.kid.length > 128 || unstorableReason(header.kid))
+    refuse("malformed_token", 'The "kid" header is required: 1–128 characters of valid text.');
   if (parts[2] === "") refuse("malformed_token", "The token has no signature.");
 
   const str = (name: string, max = 2_048) => {
     const v = payload[name];
     if (typeof v !== "string" || v.length === 0 || v.length > max) refuse("malformed_token", `The "${name}" claim is required and must be a string.`);
+    // Claims reach the database (iss, jti): text it cannot store is malformed, never a 500.
+    if (unstorableReason(v as string)) refuse("malformed_token", `The "${name}" claim must be valid text without NUL characters.`);
     return v as string;
   };
   const num = (name: string) => {

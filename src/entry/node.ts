@@ -62,14 +62,15 @@ export async function serveNode(options: {
   /** The clock (tests move it); the wall clock by default. */
   now?: () => Date;
 }): Promise<RunningServer> {
-  const app = createNodeApp(options.config, options.handle, options.now);
   const hostname = options.hostname ?? "127.0.0.1";
+  // Links point where PUBLIC_BASE_URL says, else at this server's own address once it listens.
+  let app: ReturnType<typeof createNodeApp> | undefined;
   let inFlight = 0;
   let closing = false;
   const fetch = async (request: Request, env: unknown) => {
     inFlight++;
     try {
-      const res = await app.fetch(request, env);
+      const res = await app!.fetch(request, env);
       // Once closing, tell keep-alive clients not to reuse this connection.
       if (closing) {
         try {
@@ -88,12 +89,16 @@ export async function serveNode(options: {
     s.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
+  const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  // Set before any request can be read: the listen callback runs before the first connection event.
+  const config = { ...options.config, publicBaseUrl: options.config.publicBaseUrl ?? url };
+  app = createNodeApp(config, options.handle, options.now);
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   let busy = false;
   if (options.jobs !== false) {
-    const services: Services = { config: options.config, db: () => options.handle.db, now: () => new Date(), webhookSender };
+    const services: Services = { config, db: () => options.handle.db, now: () => new Date(), webhookSender };
     timer = setInterval(() => {
       if (busy) return;
       busy = true;
@@ -104,7 +109,7 @@ export async function serveNode(options: {
     timer.unref();
   }
   return {
-    url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+    url,
     port,
     inFlight: () => inFlight,
     async close(graceMs = 10_000) {

@@ -15,7 +15,9 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
   return out;
 }
 
+/** What a validation target is called in a problem's detail. */
+export const targetName = (target: string) => (target === "json" ? "body" : target === "param" ? "path" : target);
+
 export function validationError(error: z.ZodError, target: string): DomainError {
-  const where = target === "json" ? "body" : target === "param" ? "path" : target;
-  return new DomainError("validation_failed", `The request ${where} is not valid.`, { errors: fieldErrors(error) });
+  return new DomainError("validation_failed", `The request ${targetName(target)} is not valid.`, { errors: fieldErrors(error) });
 }

@@ -4,7 +4,7 @@ import { requireStaff } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
 import { eraseMember } from "../members/erasure.js";
-import { IdempotencyHeader, json, security } from "./common.js";
+import { IdempotencyHeader, json, security, EmptyBody, optionalBody } from "./common.js";
 
 const erase = createRoute({
   method: "post",
@@ -19,6 +19,7 @@ const erase = createRoute({
   request: {
     params: z.object({ member_id: z.string().regex(/^mbr_[0-9a-z]{26}$/).openapi({ param: { name: "member_id", in: "path" } }) }),
     headers: IdempotencyHeader,
+    body: optionalBody(EmptyBody),
   },
   responses: {
     200: json(

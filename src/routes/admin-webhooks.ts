@@ -5,7 +5,7 @@ import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
 import { listDeadEvents, redeliverEvent } from "../events/admin.js";
 import { PartnerId } from "../partners/document.js";
-import { IdempotencyHeader, json, security } from "./common.js";
+import { IdempotencyHeader, json, security, EmptyBody, optionalBody } from "./common.js";
 
 const EventSchema = z
   .object({
@@ -43,7 +43,7 @@ const redeliver = createRoute({
   summary: "Send an event again (same id)",
   security,
   middleware: [requireStaff("admin"), requireIdempotencyKey()],
-  request: { params: z.object({ event_id: z.string().min(1).max(64).openapi({ param: { name: "event_id", in: "path" } }) }), headers: IdempotencyHeader },
+  request: { params: z.object({ event_id: z.string().min(1).max(64).openapi({ param: { name: "event_id", in: "path" } }) }), headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
   responses: { 200: json(EventSchema, "Queued."), 404: problem("No such event."), ...commonErrors },
 });
 

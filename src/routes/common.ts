@@ -23,3 +23,8 @@ export const MemberRefParam = z.object({
 });
 
 export const ExternalRef = z.string().min(1).max(128).openapi({ description: "Your own customer reference (1–128 characters).", example: "guest-1001" });
+
+/** An empty object; an empty body is read as {}. Routes that take no input still refuse fields. */
+export const EmptyBody = z.strictObject({}).openapi("Empty", { description: "An empty object; an empty body is read as {}." });
+/** A body that may be left out, for routes whose input is all optional. */
+export const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { "application/json": { schema } } });

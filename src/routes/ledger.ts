@@ -9,7 +9,7 @@ import { quoteEarn } from "../ledger/post.js";
 import { getTransaction, listTransactions } from "../ledger/queries.js";
 import { resolveMember } from "../members/members.js";
 import { CurrencyCode } from "../partners/document.js";
-import { BalanceSchema, IdempotencyHeader, json, jsonBody, security } from "./common.js";
+import { BalanceSchema, IdempotencyHeader, json, jsonBody, security, EmptyBody, optionalBody } from "./common.js";
 
 const Points = z.int().min(1).max(1_000_000_000).openapi({ description: "1 to 1,000,000,000 points." });
 const Reference = z.string().min(1).max(128).openapi({ description: "Your reference for this operation (order, booking…), 1–128 characters." });
@@ -52,8 +52,6 @@ const HoldSchema = z
   .openapi("Hold");
 const HoldParam = z.object({ hold_id: z.string().min(1).max(64).openapi({ param: { name: "hold_id", in: "path" } }) });
 const TxnParam = z.object({ transaction_id: z.string().min(1).max(64).openapi({ param: { name: "transaction_id", in: "path" } }) });
-const Empty = z.strictObject({});
-const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { "application/json": { schema } } });
 const posting = () => [requirePartner(), requireIdempotencyKey()];
 const MAX_PENDING_MS = 366 * 86_400_000;
 
@@ -137,7 +135,7 @@ const routes = {
     summary: "Release a hold",
     security,
     middleware: posting(),
-    request: { params: HoldParam, headers: IdempotencyHeader, body: optionalBody(Empty) },
+    request: { params: HoldParam, headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
     responses: {
       200: json(z.object({ hold_id: z.string(), status: z.literal("voided"), balance: BalanceSchema }).openapi("Void"), "Voided."),
       404: problem("No such hold."),
@@ -149,7 +147,10 @@ const routes = {
     path: "/v1/transactions/{transaction_id}/reversals",
     tags: ["Ledger"],
     summary: "Reverse an earn or refund a burn, in whole or in part",
-    description: "An earn_reversal takes points back even if spent (the balance may go negative); a burn_refund gives them back. Never more than the original in total.",
+    description:
+      "An earn_reversal takes back points of that earn the member still has (pending, or available and not spent, expired or held); " +
+      "points already spent are refused with 422 insufficient_points, and a reversal of part of them (`points`) can take what is left. " +
+      "A burn_refund gives points back with their original issuer, prices and expiry. Never more than the original in total.",
     security,
     middleware: posting(),
     request: {

@@ -1,3 +1,4 @@
+import { linkBase } from "../config.js";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
 import { authorizedRead, callingPartner, requirePartner, spendToken } from "../http/auth.js";
@@ -6,7 +7,7 @@ import { commonErrors, problem } from "../http/schemas.js";
 import { enrolMember, getMember } from "../members/members.js";
 import { createLinkCodeForPartner, redeemLinkCode, unlinkForPartner } from "../members/links.js";
 import { createPortalLogin } from "../members/portal.js";
-import { BalanceSchema, ExternalRef, IdempotencyHeader, json, jsonBody, MemberRefParam, security } from "./common.js";
+import { BalanceSchema, ExternalRef, IdempotencyHeader, json, jsonBody, MemberRefParam, security, EmptyBody, optionalBody } from "./common.js";
 
 const MemberSchema = z
   .object({ member_id: z.string(), external_ref: z.string(), tier: z.string(), balance: BalanceSchema })
@@ -39,7 +40,6 @@ const read = createRoute({
   responses: { 200: json(MemberSchema, "The member."), 404: problem("No such member is linked to you."), ...commonErrors },
 });
 
-const EmptyBody = z.strictObject({}).openapi("Empty", { description: "An empty object; an empty body is read as {}." });
 
 const linkCode = createRoute({
   method: "post",
@@ -49,7 +49,7 @@ const linkCode = createRoute({
   description: "A single-use code, valid 15 minutes, that another brand redeems with POST /v1/links to link its customer (with the member's consent).",
   security,
   middleware: [requirePartner(), requireIdempotencyKey()] as const,
-  request: { params: MemberRefParam, headers: IdempotencyHeader, body: { required: false, content: { "application/json": { schema: EmptyBody } } } },
+  request: { params: MemberRefParam, headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
   responses: {
     201: json(z.object({ code: z.string(), expires_at: z.string() }).openapi("LinkCode"), "The code."),
     404: problem("No such member is linked to you."),
@@ -95,7 +95,7 @@ const portalSession = createRoute({
   description: "Hand the URL to your signed-in customer. It works once, for 10 minutes, and starts a 15-minute member session.",
   security,
   middleware: [requirePartner(), requireIdempotencyKey()] as const,
-  request: { params: MemberRefParam, headers: IdempotencyHeader, body: { required: false, content: { "application/json": { schema: EmptyBody } } } },
+  request: { params: MemberRefParam, headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
   responses: {
     201: json(z.object({ url: z.string(), expires_at: z.string() }).openapi("PortalSession"), "The one-time URL."),
     404: problem("No such member is linked to you."),
@@ -133,7 +133,7 @@ export function registerMembers(app: OpenAPIHono<AppEnv>) {
   });
   app.openapi(portalSession, (c) =>
     idempotent(c, async (tx) => {
-      const base = c.var.services.config.publicBaseUrl ?? new URL(c.req.url).origin;
+      const base = linkBase(c.var.services.config);
       return { status: 201, body: await createPortalLogin(tx, callingPartner(c), c.req.valid("param").member, c.var.services.now(), base) };
     }),
   );

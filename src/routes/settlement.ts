@@ -4,7 +4,7 @@ import { authorizedRead, callingPartner, requirePartner, requireStaff } from "..
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
 import { createDraftRun, finalizeRun, getPartnerStatement, getRun, listPartnerStatements, statementsCsv } from "../settlement/runs.js";
-import { IdempotencyHeader, json, jsonBody, security } from "./common.js";
+import { IdempotencyHeader, json, jsonBody, security, EmptyBody, optionalBody } from "./common.js";
 
 const Day = z.iso.date().openapi({ example: "2026-11-01" });
 const Amount = z.string().openapi({ description: "Exact decimal in the settlement currency, rounded half-even to minor units once.", example: "1234.56" });
@@ -81,7 +81,7 @@ const routes = {
     description: "Role: finance. Only once period_end has passed (else 422 period_not_closed); a period is finalized once (409 period_finalized).",
     security,
     middleware: [requireStaff("finance"), requireIdempotencyKey()],
-    request: { params: RunParam, headers: IdempotencyHeader, body: { required: false, content: { "application/json": { schema: z.strictObject({}) } } } },
+    request: { params: RunParam, headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
     responses: { 200: json(RunSchema, "Final."), 404: problem("No such run."), 409: problem("Already final."), ...commonErrors },
   }),
   csv: createRoute({

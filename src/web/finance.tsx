@@ -1,3 +1,4 @@
+import { linkBase } from "../config.js";
 import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -156,6 +157,13 @@ async function session(c: Context<AppEnv>): Promise<Session | null> {
 const signedOut = (c: Context<AppEnv>) => html(c, <Message title="Please sign in" message="Finance sessions last 30 minutes." />, 401);
 
 /** A page for a signed-in finance session only. */
+/** The run id in a page's path: an id we could have issued, else 404 (never a query with raw input). */
+function runIdOf(c: Context<AppEnv>): string {
+  const id = c.req.param("run_id") ?? "";
+  if (!/^run_[0-9a-z]{26}$/.test(id)) throw new DomainError("not_found", "No such settlement run.");
+  return id;
+}
+
 const guarded = (handler: (c: Context<AppEnv>, s: Session) => Promise<Response>) => async (c: Context<AppEnv>) => {
   const s = await session(c);
   return s ? handler(c, s) : signedOut(c);
@@ -187,7 +195,7 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
     if (!started) return html(c, <Message title="This sign-in link has expired" message="Sign-in links work once, for 5 minutes." />, 410);
     setCookie(c, COOKIE, started.sessionToken, {
       httpOnly: true,
-      secure: new URL(c.req.url).protocol === "https:",
+      secure: linkBase(c.var.services.config).startsWith("https:"), // as configured, whatever a proxy forwards
       sameSite: "Strict",
       path: "/finance",
       maxAge: STAFF_SESSION_TTL_SECONDS,
@@ -381,7 +389,7 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
   }));
 
   app.get("/finance/runs/:run_id", guarded(async (c, s) => {
-    const run = await getRun(c.var.services.db(), (c.req.param("run_id") ?? "").slice(0, 64));
+    const run = await getRun(c.var.services.db(), runIdOf(c));
     const notice = c.req.query("notice");
     return html(
       c,
@@ -414,7 +422,7 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
 
   app.post("/finance/runs/:run_id/finalize", guarded(async (c, s) => {
     await checkForm(c, s.csrf);
-    const runId = (c.req.param("run_id") ?? "").slice(0, 64);
+    const runId = runIdOf(c);
     try {
       await c.var.services.db().transaction((tx) => finalizeRun(tx, runId, s.sub, c.var.services.now(), c.var.services.config));
       return c.redirect(`/finance/runs/${runId}?notice=final`, 303);
@@ -425,7 +433,7 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
   }));
 
   app.get("/finance/runs/:run_id/statements.csv", guarded(async (c, s) => {
-    const run = await getRun(c.var.services.db(), (c.req.param("run_id") ?? "").slice(0, 64));
+    const run = await getRun(c.var.services.db(), runIdOf(c));
     c.header("content-disposition", `attachment; filename="${run.run_id}-statements.csv"`);
     c.header("cache-control", "no-store");
     return c.body(statementsCsv(run), 200, { "content-type": "text/csv; charset=utf-8" });

@@ -1,3 +1,4 @@
+import { linkBase } from "../config.js";
 import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -216,7 +217,7 @@ export function registerPortal(app: OpenAPIHono<AppEnv>) {
     if (!session) return html(c, <Expired title="This link has expired" message="Account links work once, for 10 minutes." />, 410);
     setCookie(c, COOKIE, session.sessionToken, {
       httpOnly: true,
-      secure: new URL(c.req.url).protocol === "https:",
+      secure: linkBase(c.var.services.config).startsWith("https:"), // as configured, whatever a proxy forwards
       sameSite: "Lax",
       path: "/portal",
       maxAge: PORTAL_SESSION_TTL_SECONDS,

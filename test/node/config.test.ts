@@ -3,20 +3,28 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 
 describe("configuration", () => {
   it("has the spec's defaults", () => {
-    const c = loadConfig({});
+    const c = loadConfig({ PUBLIC_BASE_URL: "https://coalesce.example/" });
     expect(c).toMatchObject({ apiAudience: "coalition-api", operatorIssuer: "operator", operatorJwks: null, environment: "production" });
     expect(c.platformSigningKeys).toEqual([]);
+    expect(c.publicBaseUrl).toBe("https://coalesce.example");
+  });
+
+  it("requires PUBLIC_BASE_URL in production: links are never built from request headers", () => {
+    expect(() => loadConfig({})).toThrow(/PUBLIC_BASE_URL: required in production/);
+    expect(() => loadConfig({ ENVIRONMENT: "production", PUBLIC_BASE_URL: "" })).toThrow(ConfigError);
+    expect(loadConfig({ ENVIRONMENT: "development" }).publicBaseUrl).toBeUndefined();
   });
 
   it("treats empty strings as unset", () => {
-    expect(loadConfig({ API_AUDIENCE: "", DATABASE_URL: "" })).toMatchObject({ apiAudience: "coalition-api", databaseUrl: undefined });
+    expect(loadConfig({ API_AUDIENCE: "", DATABASE_URL: "", ENVIRONMENT: "test" })).toMatchObject({ apiAudience: "coalition-api", databaseUrl: undefined });
   });
 
   it("accepts one platform key, an array of them, or a JWKS (rotation)", () => {
     const k = { kty: "EC", crv: "P-256", x: "a", y: "b", d: "c", kid: "p1" };
-    expect(loadConfig({ PLATFORM_SIGNING_KEY: JSON.stringify(k) }).platformSigningKeys).toHaveLength(1);
-    expect(loadConfig({ PLATFORM_SIGNING_KEY: JSON.stringify([k, { ...k, kid: "p2" }]) }).platformSigningKeys).toHaveLength(2);
-    expect(loadConfig({ PLATFORM_SIGNING_KEY: JSON.stringify({ keys: [k] }) }).platformSigningKeys).toHaveLength(1);
+    const env = { ENVIRONMENT: "test" };
+    expect(loadConfig({ ...env, PLATFORM_SIGNING_KEY: JSON.stringify(k) }).platformSigningKeys).toHaveLength(1);
+    expect(loadConfig({ ...env, PLATFORM_SIGNING_KEY: JSON.stringify([k, { ...k, kid: "p2" }]) }).platformSigningKeys).toHaveLength(2);
+    expect(loadConfig({ ...env, PLATFORM_SIGNING_KEY: JSON.stringify({ keys: [k] }) }).platformSigningKeys).toHaveLength(1);
   });
 
   it("names every bad variable, and never echoes its value", () => {

@@ -21,7 +21,8 @@ beforeAll(async () => {
   if (!hasChromium) return;
   h = await createHarness();
   browser = await launchBrowser();
-  server = await serveNode({ config: h.config, handle: h.db.handle, port: 0, jobs: false, now: () => new Date(clock) });
+  // No PUBLIC_BASE_URL: links point at this server, as in a local run.
+  server = await serveNode({ config: { ...h.config, publicBaseUrl: undefined }, handle: h.db.handle, port: 0, jobs: false, now: () => new Date(clock) });
 });
 afterAll(async () => {
   if (!hasChromium) return;

@@ -36,7 +36,7 @@ beforeAll(async () => {
   const run = await h.staff("finance").call<{ run_id: string }>("POST", "/v1/settlement-runs", { period_start: "2025-01-01", period_end: "2025-02-01" });
   const prepaid = await h.partner({ settlement: { ...p.doc.settlement, prepaid_points: 1_000 } });
   fixtures = {
-    member: [m.member_id, "ext:fuzz-member", "ext:nobody", "mbr_00000000000000000000000000", "ext:%E2%9C%93", "mbr_../../etc", "x".repeat(150)],
+    member: [m.member_id, "ext:fuzz-member", "ext:nobody", "mbr_00000000000000000000000000", "ext:%E2%9C%93", "mbr_../../etc", "x".repeat(150), "ext:%00", "ext:fuzz%00member"],
     transaction_id: [earn.transaction.transaction_id, "txn_00000000000000000000000000", "%00", "txn_", "'; drop table postings; --"],
     hold_id: [...holds, "hold_x", "%2F%2F"],
     partner_id: [p.id, prepaid.id, "no-such-partner", "UPPER", ""],
@@ -66,6 +66,26 @@ const scalar = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.constantFrom("", "EUR", "ext:fuzz-member", "2026-10-01", "2026-13-45", "1e309", "-0", "0.008", "*", null, true),
 );
+/** Text Postgres cannot store: a NUL, or a lone UTF-16 surrogate (JSON carries both). */
+const poisonArb = fc.oneof(
+  { arbitrary: fc.constant(null), weight: 3 },
+  { arbitrary: fc.record({ char: fc.constantFrom("\u0000", "\ud800", "\udfff"), at: fc.nat(40) }), weight: 1 },
+);
+
+/** Puts the poison into every string of the body, keys included, at a position within each. */
+function poisonAll(value: unknown, poison: { char: string; at: number }): unknown {
+  const spoil = (text: string) => {
+    const i = text.length === 0 ? 0 : poison.at % (text.length + 1);
+    return text.slice(0, i) + poison.char + text.slice(i);
+  };
+  if (typeof value === "string") return spoil(value);
+  if (Array.isArray(value)) return value.map((v) => poisonAll(v, poison));
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k === "raw" ? k : spoil(k), poisonAll(v, poison)]));
+  return value;
+}
+const hasString = (value: unknown): boolean =>
+  typeof value === "string" || (Array.isArray(value) ? value.some(hasString) : value !== null && typeof value === "object" && Object.values(value).some(hasString));
+
 const bodyArb = fc.oneof(
   fc.dictionary(
     fc.constantFrom("member", "amount_minor", "currency", "reference", "points", "category", "external_ref", "code", "ttl_seconds", "period_start", "period_end", "available_at", "jwk", "status", "extra"),
@@ -101,6 +121,7 @@ const validBodies: Record<string, (n: number) => unknown> = {
     keys: [{ ...publicJwk, kid: `fz-${n}` }],
   }),
   "PATCH /v1/admin/partners/{partner_id}": (n) => ({ name: `Fuzz ${n}` }),
+  "POST /v1/admin/partners/{partner_id}/funding": (n) => ({ mode: n % 2 ? "prepaid" : "postpaid" }),
   "POST /v1/admin/partners/{partner_id}/keys": (n) => ({ jwk: { ...publicJwk, kid: `fz-${n}` } }),
   "POST /v1/admin/partners/{partner_id}/prepaid-blocks": (n) => ({ points: 10, reference: `fz-${n}` }),
   "POST /v1/admin/promotions": (n) => ({
@@ -129,10 +150,11 @@ describe("fuzzing every documented route", () => {
         fc.nat(routes.length - 1),
         fc.array(fc.nat(50), { minLength: 3, maxLength: 3 }),
         bodyArb,
-        fc.constantFrom("", "?limit=0", "?limit=5", "?limit=abc", "?from=2026-01-01&to=2026-02-01", "?member=ext:fuzz-member", "?cursor=zzz", "?x=1"),
+        fc.constantFrom("", "?limit=0", "?limit=5", "?limit=abc", "?from=2026-01-01&to=2026-02-01", "?member=ext:fuzz-member", "?cursor=zzz", "?x=1", "?member=ext:%00", "?cursor=%00", "?from=2026-01-01%00"),
         fc.boolean(),
         fc.nat(9),
-        async (routeIndex, picks, randomBody, query, sendBody, mode) => {
+        poisonArb,
+        async (routeIndex, picks, randomBody, query, sendBody, mode, poison) => {
           const route = routes[routeIndex]!;
           // 4 in 10: a body the route accepts, half of those with one field replaced by noise.
           const template = validBodies[`${route.method} ${route.path}`];
@@ -144,6 +166,9 @@ describe("fuzzing every documented route", () => {
               if (keys.length) (body as Record<string, unknown>)[keys[picks[0]! % keys.length]!] = randomBody;
             }
           }
+          // Some requests carry a NUL or a lone surrogate in every string field, keys included.
+          const poisoned = poison !== null && hasString(body);
+          if (poison) body = poisonAll(body, poison) as typeof randomBody;
           let i = 0;
           const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
             // Unlinking ends what the other routes need: it acts on the spare member only.
@@ -157,6 +182,8 @@ describe("fuzzing every documented route", () => {
           expect(res.status, `${route.method} ${path}${query} → ${res.status} ${JSON.stringify(res.body)}`).toBeLessThan(500);
           const mismatch = checkResponse(route.method, route.path, res.status, res.headers.get("content-type"), res.body);
           expect(mismatch, `${route.method} ${path}${query} → ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`).toBeNull();
+          const bodySent = !(route.method === "GET" || route.method === "DELETE" || !sendBody);
+          if (poisoned && bodySent) expect(res.status, `${route.method} ${path}: unstorable text accepted`).toBeGreaterThanOrEqual(400);
           if (res.status < 300) successes.set(`${route.method} ${route.path}`, (successes.get(`${route.method} ${route.path}`) ?? 0) + 1);
           if (res.status >= 400) {
             expect(res.headers.get("content-type")).toBe("application/problem+json");

@@ -56,6 +56,20 @@ interface ModelEarn {
   reversed: number;
   at: number;
   releaseAt: number | null;
+  /** The earn's lot: points of it the member still has (pending until released). */
+  remaining: number;
+  expiresAt: number;
+}
+
+/** Postgres' `timestamptz + interval 'n months'`: the same day of month, clamped to the month's end. */
+function addMonths(ms: number, months: number): number {
+  const d = new Date(ms);
+  const day = d.getUTCDate();
+  d.setUTCDate(1);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  d.setUTCDate(Math.min(day, last));
+  return d.getTime();
 }
 
 class Model {
@@ -63,7 +77,7 @@ class Model {
   pending = 0;
   held = 0;
   earns: ModelEarn[] = [];
-  burns: { id: string; points: number; refunded: number }[] = [];
+  burns: { id: string; points: number; refunded: number; spent: Map<ModelEarn, number> }[] = [];
   holds: { id: string; points: number; status: string; expiresAt: number }[] = [];
 
   /** What the server does before every posting and read: due releases, lapsed holds. */
@@ -81,6 +95,48 @@ class Model {
         this.held -= hld.points;
         this.available += hld.points;
       }
+  }
+
+  /**
+   * The server's lot rule after every posting: released lots hold exactly available + held.
+   * Surplus leaves the oldest lots first (`first` before all); a shortfall (a refund) goes back to
+   * the lots `source` spent, then the newest lots with room.
+   */
+  follow(options: { first?: ModelEarn; source?: Map<ModelEarn, number> } = {}): Map<ModelEarn, number> {
+    const moved = new Map<ModelEarn, number>();
+    const lots = this.earns.filter((e) => e.releaseAt === null);
+    const target = Math.max(this.available + this.held, 0);
+    let gap = target - lots.reduce((sum, e) => sum + e.remaining, 0);
+    if (gap < 0) {
+      for (const e of [...(options.first ? [options.first] : []), ...lots.filter((l) => l !== options.first)]) {
+        const take = Math.min(e.remaining, -gap);
+        if (take <= 0) continue;
+        e.remaining -= take;
+        moved.set(e, take);
+        gap += take;
+        if (gap === 0) break;
+      }
+    } else if (gap > 0) {
+      const touched = (e: ModelEarn) => (options.source?.has(e) ? 1 : 0);
+      const order = lots.filter((e) => e.remaining < e.points).sort((a, b) => touched(b) - touched(a) || this.earns.indexOf(b) - this.earns.indexOf(a));
+      for (const e of order) {
+        const give = Math.min(e.points - e.remaining, gap);
+        e.remaining += give;
+        gap -= give;
+        if (gap === 0) break;
+      }
+    }
+    return moved;
+  }
+
+  /** The expiry job: released lots past their date give up what is available of them, oldest first. */
+  expireLots(now: number) {
+    const due = this.earns.filter((e) => e.releaseAt === null && e.remaining > 0 && e.expiresAt <= now).sort((a, b) => a.expiresAt - b.expiresAt);
+    for (const e of due) {
+      const take = Math.min(e.remaining, Math.max(this.available, 0));
+      e.remaining -= take;
+      this.available -= take;
+    }
   }
 
   quote(amount: number, now: number): number {
@@ -118,9 +174,11 @@ async function run(ops: Op[]) {
         });
         expect(res.status, label).toBe(201);
         expect(res.body.transaction.status, label).toBe(o.pending ? "pending" : "posted");
-        model.earns.push({ id: res.body.transaction.transaction_id, points, reversed: 0, at: clock, releaseAt: o.pending ? clock + 3_600_000 : null });
+        model.earns.push({ id: res.body.transaction.transaction_id, points, reversed: 0, at: clock, releaseAt: o.pending ? clock + 3_600_000 : null, remaining: points, expiresAt: addMonths(clock, 24) });
         if (o.pending) model.pending += points;
         else model.available += points;
+        // Lots are spent in (expires_at, id) order: a second apart, no two earns tie on their date.
+        clock += 1_000;
         break;
       }
       case "quote": {
@@ -138,7 +196,7 @@ async function run(ops: Op[]) {
         if (model.available >= o.points) {
           expect(res.status, label).toBe(201);
           model.available -= o.points;
-          if (o.op === "burn") model.burns.push({ id: res.body.transaction!.transaction_id, points: o.points, refunded: 0 });
+          if (o.op === "burn") model.burns.push({ id: res.body.transaction!.transaction_id, points: o.points, refunded: 0, spent: model.follow() });
           else {
             model.held += o.points;
             model.holds.push({ id: res.body.hold_id!, points: o.points, status: "authorized", expiresAt: clock + 900_000 });
@@ -160,6 +218,7 @@ async function run(ops: Op[]) {
           model.held -= hold.points;
           model.available += hold.points - captured;
           hold.status = o.op === "capture" ? "captured" : "voided";
+          model.follow();
         }
         break;
       }
@@ -178,14 +237,27 @@ async function run(ops: Op[]) {
           expect([res.status, res.body.code], label).toEqual([422, "reversal_exceeds_original"]);
           break;
         }
-        expect(res.status, label).toBe(201);
         if ("reversed" in original) {
+          // Only points of this earn the member still has: never a debt.
+          const unspent = original.releaseAt !== null ? original.remaining : Math.min(original.remaining, Math.max(model.available, 0));
+          if (amount > unspent) {
+            expect([res.status, res.body.code], label).toEqual([422, "insufficient_points"]);
+            break;
+          }
+          expect(res.status, label).toBe(201);
           original.reversed += amount;
-          if (original.releaseAt !== null) model.pending -= amount;
-          else model.available -= amount;
+          if (original.releaseAt !== null) {
+            model.pending -= amount;
+            original.remaining -= amount;
+          } else {
+            model.available -= amount;
+            model.follow({ first: original });
+          }
         } else {
+          expect(res.status, label).toBe(201);
           original.refunded += amount;
           model.available += amount;
+          model.follow({ source: original.spent });
         }
         break;
       }
@@ -193,6 +265,7 @@ async function run(ops: Op[]) {
         clock += 2 * 3_600_000;
         await runScheduledJobs({ config: h.config, db: () => h.db.handle.db, now: () => new Date(clock) }, new Date(clock));
         model.settle(clock);
+        model.expireLots(clock);
         break;
       }
       case "wait": {
@@ -203,15 +276,17 @@ async function run(ops: Op[]) {
         clock += days * 86_400_000 + 3_600_000;
         await runScheduledJobs({ config: h.config, db: () => h.db.handle.db, now: () => new Date(clock) }, new Date(clock));
         model.settle(clock);
+        model.expireLots(clock);
         break;
       }
       case "expire": {
         clock += 25 * 31 * 86_400_000;
         await runScheduledJobs({ config: h.config, db: () => h.db.handle.db, now: () => new Date(clock) }, new Date(clock));
         model.settle(clock);
-        // Every lot is past its date: whatever is available expires; a debt stays a debt.
+        // Every lot is past its date: whatever is available expires (a reversal never leaves a debt).
         waited = 0;
-        model.available = Math.min(model.available, 0);
+        expect(model.available, label).toBeGreaterThanOrEqual(0);
+        model.expireLots(clock);
         break;
       }
     }

@@ -88,6 +88,31 @@ describe.skipIf(!onServer)("concurrency on real Postgres", () => {
     expect(await h.verify()).toEqual([]);
   });
 
+  it("a full burn racing a full earn reversal: exactly one wins, never a negative balance", async () => {
+    const outcomes = new Set<string>();
+    for (let round = 0; round < 25; round++) {
+      const m = await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `reverse-race-${round}` });
+      const earn = await client.call<{ transaction: { transaction_id: string; points: number } }>("POST", "/v1/earn", {
+        member: m.member_id, amount_minor: 1_000, currency: "EUR", reference: `rr-earn-${round}`,
+      });
+      const points = earn.transaction.points;
+      const [burn, reversal] = await Promise.all([
+        client.request<{ code?: string }>("POST", "/v1/burn", { member: m.member_id, points, reference: `rr-burn-${round}` }),
+        client.request<{ code?: string }>("POST", `/v1/transactions/${earn.transaction.transaction_id}/reversals`, { reference: `rr-rev-${round}` }),
+      ]);
+      const won = [burn.status, reversal.status].filter((s) => s === 201).length;
+      expect(won, `round ${round}: burn ${burn.status} ${burn.body.code}, reversal ${reversal.status} ${reversal.body.code}`).toBe(1);
+      const loser = burn.status === 201 ? reversal : burn;
+      expect([loser.status, loser.body.code]).toEqual([422, "insufficient_points"]);
+      outcomes.add(burn.status === 201 ? "burn" : "reversal");
+      const balance = await client.call<{ balance: { available: number } }>("GET", `/v1/members/${m.member_id}`);
+      expect(balance.balance.available).toBe(0);
+    }
+    expect(await h.verify()).toEqual([]);
+    // Not an assertion on timing: both orders are legitimate, and each must hold on its own.
+    console.log(`reversal race winners over 25 rounds: ${[...outcomes].join(", ")}`);
+  });
+
   it("the expiry job skips a member a posting holds, instead of deadlocking with it over a lot", async () => {
     const m = await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "expiry-lock" });
     await client.call("POST", "/v1/earn", { member: m.member_id, amount_minor: 1_000, currency: "EUR", reference: "old" });

@@ -143,25 +143,39 @@ describe("burn, holds and reversals", () => {
     expect((await client.call<{ balance: Balance }>("GET", `/v1/members/${m.id}`)).balance).toEqual({ available: 1000, pending: 0, held: 0 });
   });
 
-  it("reverses an earn even when spent (the balance goes negative), then refuses spending until positive", async () => {
+  it("reverses only the points of an earn the member still has: never a debt", async () => {
     const m = await member();
     const e = await earn(m, 10_000); // 1000
-    await taxi.client.call("POST", "/v1/burn", { member: m.id, points: 900, reference: "spent" });
-    const rev = await hotel.client.request<{ transaction: Txn; balance: Balance }>("POST", `/v1/transactions/${e.body.transaction.transaction_id}/reversals`, {
-      points: 600,
-      reference: "cancelled-stay",
-    });
+    const id = e.body.transaction.transaction_id;
+    const spent = await taxi.client.call<{ transaction: Txn }>("POST", "/v1/burn", { member: m.id, points: 900, reference: "spent" });
+    const before = await h.rowCounts();
+    const refused = await hotel.client.request<{ detail: string }>("POST", `/v1/transactions/${id}/reversals`, { points: 600, reference: "cancelled-stay" });
+    expect([refused.status, code(refused)]).toEqual([422, "insufficient_points"]);
+    expect(refused.body.detail).toMatch(/Only 100 of this earn's points are still unspent/);
+    const after = await h.rowCounts();
+    for (const t of ["postings", "entries", "lots", "lot_moves"].filter((t) => t in after)) expect(after[t], t).toBe(before[t]);
+    const rev = await hotel.client.request<{ transaction: Txn; balance: Balance }>("POST", `/v1/transactions/${id}/reversals`, { points: 100, reference: "part" });
     expect(rev.status).toBe(201);
-    expect(rev.body.transaction).toMatchObject({ type: "earn_reversal", points: 600, original_transaction_id: e.body.transaction.transaction_id });
-    expect(rev.body.balance.available).toBe(-500);
-    expect(code(await taxi.client.request("POST", "/v1/burn", { member: m.id, points: 1, reference: "x" }))).toBe("insufficient_points");
-    const over = await hotel.client.request("POST", `/v1/transactions/${e.body.transaction.transaction_id}/reversals`, { points: 401, reference: "too-much" });
+    expect(rev.body.transaction).toMatchObject({ type: "earn_reversal", points: 100, original_transaction_id: id });
+    expect(rev.body.balance.available).toBe(0);
+    const over = await hotel.client.request("POST", `/v1/transactions/${id}/reversals`, { points: 901, reference: "too-much" });
     expect([over.status, code(over)]).toEqual([422, "reversal_exceeds_original"]);
-    const rest = await hotel.client.request<{ balance: Balance; transaction: Txn }>("POST", `/v1/transactions/${e.body.transaction.transaction_id}/reversals`, { reference: "rest" });
-    expect(rest.body.transaction.points).toBe(400);
-    expect(rest.body.balance.available).toBe(-900);
-    // New earnings pay the debt first.
-    expect((await earn(m, 10_000)).body.balance.available).toBe(100);
+    // The burn is refunded: its points return to the earn's lot, and can then be reversed.
+    await taxi.client.call("POST", `/v1/transactions/${spent.transaction.transaction_id}/reversals`, { reference: "refund" });
+    const rest = await hotel.client.request<{ balance: Balance; transaction: Txn }>("POST", `/v1/transactions/${id}/reversals`, { reference: "rest" });
+    expect(rest.body.transaction.points).toBe(900);
+    expect(rest.body.balance).toEqual({ available: 0, pending: 0, held: 0 });
+  });
+
+  it("does not reverse points under a hold until the hold ends", async () => {
+    const m = await member();
+    const e = await earn(m, 10_000); // 1000
+    const hold = await taxi.client.call<{ hold_id: string }>("POST", "/v1/holds", { member: m.id, points: 700, reference: "held" });
+    const refused = await hotel.client.request("POST", `/v1/transactions/${e.body.transaction.transaction_id}/reversals`, { reference: "all" });
+    expect([refused.status, code(refused)]).toEqual([422, "insufficient_points"]);
+    await taxi.client.call("POST", `/v1/holds/${hold.hold_id}/void`, {});
+    const rev = await hotel.client.request<{ balance: Balance }>("POST", `/v1/transactions/${e.body.transaction.transaction_id}/reversals`, { reference: "all-2" });
+    expect([rev.status, rev.body.balance.available]).toEqual([201, 0]);
   });
 
   it("refunds a burn, never beyond it; another partner cannot touch the transaction", async () => {
@@ -276,6 +290,6 @@ describe("expiry after inactivity", () => {
     const byId = Object.fromEntries(balances.rows.map((r) => [r.id, r.available]));
     expect(byId[quiet.id]).toBe(0);
     expect(byId[busy.id]).toBe(999);
-    expect(loadConfig({ POINTS_INACTIVITY_EXPIRY_MONTHS: "6" }).inactivityExpiryMonths).toBe(6);
+    expect(loadConfig({ ENVIRONMENT: "test", POINTS_INACTIVITY_EXPIRY_MONTHS: "6" }).inactivityExpiryMonths).toBe(6);
   });
 });

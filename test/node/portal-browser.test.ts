@@ -25,7 +25,8 @@ beforeAll(async () => {
   h = await createHarness();
   hotelP = await h.partner({ name: "Aurora Hotels" });
   taxiP = await h.partner({ name: "Swift Rides", category: "ride_hailing" });
-  server = await serveNode({ config: h.config, handle: h.db.handle, port: 0, jobs: false });
+  // No PUBLIC_BASE_URL: links point at this server, as in a local run.
+  server = await serveNode({ config: { ...h.config, publicBaseUrl: undefined }, handle: h.db.handle, port: 0, jobs: false });
   hotel = new PartnerClient({ baseUrl: server.url, issuer: hotelP.id, privateJwk: hotelP.privateJwk });
   taxi = new PartnerClient({ baseUrl: server.url, issuer: taxiP.id, privateJwk: taxiP.privateJwk });
   browser = await launchBrowser();

@@ -226,3 +226,49 @@ describe("a month of settlement", () => {
     expect((await hotel.request("POST", "/v1/settlement-runs", { period_start: "2026-10-01", period_end: "2026-11-01" })).status).toBe(403);
   });
 });
+
+describe("an earn reversed after its points were burned at another partner", () => {
+  it("reverses only the unspent points; the issuer pays for the spent ones, which the operator paid the burning partner for", async () => {
+    at("2026-07-01T08:00:00Z");
+    const settlement = (billing: "issuance" | "redemption") => ({ currency: "EUR", billing, issue_price_per_point: "0.01", redemption_price_per_point: "0.008", period: "monthly" as const });
+    const rules = [{ currency: "EUR", category: "*", points_per_unit: "1" }];
+    const issuerP = await h.partner({ settlement: settlement("issuance"), earn_rules: rules });
+    const lazyP = await h.partner({ settlement: settlement("redemption"), earn_rules: rules });
+    const burnerP = await h.partner({ settlement: settlement("issuance"), earn_rules: rules });
+    const [issuer, lazy, burner] = [issuerP, lazyP, burnerP].map((p) => clientAtClock(h, p, () => clock)) as [PartnerClient, PartnerClient, PartnerClient];
+
+    // One member per issuer, each linked at the burning partner.
+    const setUp = async (client: PartnerClient, ref: string) => {
+      const m = (await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: ref })).member_id;
+      const { code } = await client.call<{ code: string }>("POST", `/v1/members/${m}/link-codes`, {});
+      await burner.call("POST", "/v1/links", { code, external_ref: `b-${ref}` });
+      const earn = await client.call<{ transaction: { transaction_id: string } }>("POST", "/v1/earn", { member: m, amount_minor: 100_000, currency: "EUR", reference: `${ref}-earn` });
+      at("2026-07-02T08:00:00Z");
+      await burner.call("POST", "/v1/burn", { member: m, points: 600, reference: `${ref}-burn` });
+      at("2026-07-03T08:00:00Z");
+      // Reversing all 1,000 would take 600 points the member no longer has: refused, nothing posted.
+      const all = await client.request<{ code: string }>("POST", `/v1/transactions/${earn.transaction.transaction_id}/reversals`, { reference: `${ref}-rev-all` });
+      expect([all.status, all.body.code]).toEqual([422, "insufficient_points"]);
+      const rest = await client.request<{ transaction: { points: number }; balance: { available: number } }>("POST", `/v1/transactions/${earn.transaction.transaction_id}/reversals`, {
+        reference: `${ref}-rev-rest`,
+        points: 400,
+      });
+      expect(rest.status).toBe(201);
+      expect(rest.body.balance.available, "never a debt").toBe(0);
+    };
+    await setUp(issuer, "rev-issuance");
+    await setUp(lazy, "rev-redemption");
+
+    at("2026-08-02T08:00:00Z");
+    const run = await finance.call<Run>("POST", "/v1/settlement-runs", { period_start: "2026-07-01", period_end: "2026-08-01" });
+    const s = byPartner(run);
+    // Issuance billing: 1,000 earned, 400 reversed: it pays for the 600 its member spent.
+    expect(s[issuerP.id]).toMatchObject({ earned_points: 1_000, earn_reversed_points: 400, burned_points: 0, issuance_amount: "6.00", redemption_amount: "0.00", net_amount: "6.00" });
+    // Redemption billing: it pays when its points are redeemed: the 600 burned, never the 400 reversed.
+    expect(s[lazyP.id]).toMatchObject({ earned_points: 1_000, earn_reversed_points: 400, issuance_amount: "6.00", net_amount: "6.00" });
+    // The burning partner is owed its redemption price for 1,200 points: 9.60, and the operator
+    // collected 12.00 for them from the two issuers. No loss is left with the operator.
+    expect(s[burnerP.id]).toMatchObject({ burned_points: 1_200, redemption_amount: "9.60", net_amount: "-9.60" });
+    expect(await h.verify()).toEqual([]);
+  });
+});

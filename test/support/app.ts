@@ -29,6 +29,7 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
   const { d: _d, ...staffPublic } = staff;
   const config = loadConfig({
     ENVIRONMENT: "test",
+    PUBLIC_BASE_URL: "http://coalesce.test",
     OPERATOR_JWKS: JSON.stringify({ keys: [staffPublic] }),
     PLATFORM_SIGNING_KEY: JSON.stringify(platform),
     ...env,
