@@ -10,7 +10,7 @@ export default defineConfig({
         // The app on Node against Postgres (DATABASE_URL) or PGlite, a fresh database per file.
         test: {
           name: "node",
-          include: ["test/node/**/*.test.ts"],
+          include: ["test/node/**/*.test.ts", "test/sql/**/*.test.ts"],
           globalSetup: ["test/setup/node-global.ts"],
           // Generous bounds: a test is bounded by the work it does (counts, not clocks); these only
           // catch a hang, with a wide margin for a slow or busy machine.

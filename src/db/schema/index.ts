@@ -4,3 +4,4 @@ export * from "./members.js";
 export * from "./ledger.js";
 export * from "./settlement.js";
 export * from "./events.js";
+export * from "./sources.js";

@@ -1,8 +1,11 @@
--- An earn reversal takes back only points of that earn the member still has: its lot's remaining
--- points (pending, or released and not under a hold). Points already burned, redeemed, expired or
--- held are refused with insufficient_points, so a reversal never leaves a member in debt and the
--- issuer keeps paying for points that were spent (the operator paid their redeeming partner).
-CREATE OR REPLACE FUNCTION ledger_reverse(args jsonb, ctx jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+-- Reversals: an earn_reversal takes back only points of the earn the member still has; a burn_refund returns points to the lots the burn spent.
+-- The one current definition of each function here; `npm run db:migrate` applies this file
+-- whenever it changes (see src/db/functions.ts). Change the function here, never in a migration.
+
+CREATE OR REPLACE FUNCTION ledger_reverse(args jsonb, ctx jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
 DECLARE
   now timestamptz := (ctx->>'now')::timestamptz; pid text := ctx->>'posting_id'; partner text := args->>'partner_id';
   orig postings; done bigint; amount bigint; post postings; kind text; lot lots; unspent bigint; available_now bigint;
@@ -67,4 +70,4 @@ BEGIN
   END IF;
   RETURN jsonb_build_object('status', 201, 'body', jsonb_build_object(
     'transaction', ledger_txn_json(post, now), 'balance', ledger_balance_json(orig.member_id)));
-END $$;
+END $function$;
