@@ -10,12 +10,14 @@ AS $function$
   SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $function$;
 
-CREATE OR REPLACE FUNCTION ledger_refusal(status integer, code text, detail text)
+-- A business refusal: SQLSTATE CLR01 with the domain code as message (insufficient_points, …).
+-- No HTTP here: TypeScript maps each code to its status and problem body, in one table.
+CREATE OR REPLACE FUNCTION ledger_refusal(code text, detail text)
  RETURNS void
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  RAISE EXCEPTION USING ERRCODE = 'CL' || status::text, MESSAGE = code, DETAIL = detail;
+  RAISE EXCEPTION USING ERRCODE = 'CLR01', MESSAGE = code, DETAIL = detail;
 END $function$;
 
 CREATE OR REPLACE FUNCTION ledger_month(t timestamp with time zone)

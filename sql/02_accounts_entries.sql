@@ -20,7 +20,7 @@ DECLARE total bigint;
 BEGIN
   SELECT coalesce(sum(amount), 0) INTO total FROM entries WHERE posting_id = NEW.posting_id;
   IF total <> 0 THEN
-    RAISE EXCEPTION 'posting % does not balance (sum of entries %)', NEW.posting_id, total USING ERRCODE = 'CL500';
+    RAISE EXCEPTION 'posting % does not balance (sum of entries %)', NEW.posting_id, total USING ERRCODE = 'CLI01';
   END IF;
   RETURN NULL;
 END $function$;
@@ -31,7 +31,7 @@ CREATE OR REPLACE FUNCTION ledger_refuse_change()
 AS $function$
 BEGIN
   RAISE EXCEPTION 'ledger rows are append-only: % on % refused; post a correction instead', TG_OP, TG_TABLE_NAME
-    USING ERRCODE = 'CL500';
+    USING ERRCODE = 'CLI01';
 END $function$;
 
 CREATE OR REPLACE FUNCTION ledger_balance_json(member text)

@@ -15,7 +15,7 @@ BEGIN
     PERFORM 1 FROM members WHERE id = m FOR UPDATE;
   END IF;
   IF m IS NULL THEN
-    PERFORM ledger_refusal(404, 'member_not_found', 'No such member is linked to you.');
+    PERFORM ledger_refusal('member_not_found', 'No such member is linked to you.');
   END IF;
   RETURN m;
 END $function$;

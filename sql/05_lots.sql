@@ -12,7 +12,7 @@ BEGIN
                      last_activity_at = now
    WHERE id = member AND available >= amount;
   IF NOT FOUND THEN
-    PERFORM ledger_refusal(422, 'insufficient_points',
+    PERFORM ledger_refusal('insufficient_points',
       format('The member has %s points available; %s were asked for.', (SELECT available FROM members WHERE id = member), amount));
   END IF;
 END $function$;
@@ -80,7 +80,7 @@ BEGIN
         INSERT INTO lot_moves (posting_id, lot_id, points) VALUES (posting, mv.id, give)
           ON CONFLICT (posting_id, lot_id) DO NOTHING;
         IF NOT FOUND THEN
-          RAISE EXCEPTION 'lot % moved twice by posting %', mv.id, posting USING ERRCODE = 'CL500';
+          RAISE EXCEPTION 'lot % moved twice by posting %', mv.id, posting USING ERRCODE = 'CLI01';
         END IF;
         gap := gap - give;
       END IF;

@@ -40,13 +40,14 @@ BEGIN
    WHERE partner_id = p.id AND currency = cur AND category IN (cat, '*')
    ORDER BY (category = '*') ASC LIMIT 1;
   IF rate IS NULL THEN
-    PERFORM ledger_refusal(422, 'validation_failed', format('No earn rule of %s matches currency %s and category %s.', p.id, cur, cat));
+    PERFORM ledger_refusal('validation_failed', format('No earn rule of %s matches currency %s and category %s.', p.id, cur, cat));
   END IF;
-  exponent := CASE WHEN cur IN ('BIF','CLP','DJF','GNF','ISK','JPY','KMF','KRW','PYG','RWF','UGX','UYI','VND','VUV','XAF','XOF','XPF') THEN 0
-                   WHEN cur IN ('BHD','IQD','JOD','KWD','LYD','OMR','TND') THEN 3 ELSE 2 END;
+  -- ISO 4217 exponents are defined once, in TypeScript (src/lib/money.ts), and passed in.
+  exponent := (ctx->>'currency_exponent')::int;
+  IF exponent IS NULL THEN RAISE EXCEPTION 'ctx.currency_exponent is required for an earn' USING ERRCODE = 'CLI01'; END IF;
   IF args ? 'points' THEN
     IF NOT p.allow_explicit_points THEN
-      PERFORM ledger_refusal(422, 'explicit_points_not_allowed', 'Your contract does not allow explicit points; send amount_minor and currency only.');
+      PERFORM ledger_refusal('explicit_points_not_allowed', 'Your contract does not allow explicit points; send amount_minor and currency only.');
     END IF;
     base := (args->>'points')::bigint;
   ELSE
@@ -82,10 +83,10 @@ BEGIN
     END LOOP;
   END IF;
   IF base + tier_bonus + promo_bonus < 1 THEN
-    PERFORM ledger_refusal(422, 'validation_failed', 'This purchase earns no points.');
+    PERFORM ledger_refusal('validation_failed', 'This purchase earns no points.');
   END IF;
   IF base + tier_bonus + promo_bonus > 1000000000 THEN
-    PERFORM ledger_refusal(422, 'validation_failed', 'An earn may credit at most 1,000,000,000 points.');
+    PERFORM ledger_refusal('validation_failed', 'An earn may credit at most 1,000,000,000 points.');
   END IF;
   RETURN jsonb_build_object('base_points', base, 'bonus_points', tier_bonus + promo_bonus,
                             'operator_funded_points', tier_bonus + operator_points,
@@ -127,7 +128,7 @@ BEGIN
     exposure := ledger_partner_exposure(partner);
     IF p.billing = 'issuance' THEN exposure := exposure + (total - op_funded) * p.issue_price_per_point; END IF;
     IF exposure > p.credit_limit THEN
-      PERFORM ledger_refusal(422, 'credit_limit_exceeded',
+      PERFORM ledger_refusal('credit_limit_exceeded',
         format('This earn would bring your unsettled amount to %s %s, over your credit limit of %s.',
                round(exposure, 2), p.settlement_currency, p.credit_limit::numeric(20,2)));
     END IF;
@@ -137,7 +138,7 @@ BEGIN
     UPDATE partners SET prepaid_points = prepaid_points - (total - op_funded)
      WHERE id = partner AND prepaid_points >= total - op_funded;
     IF NOT FOUND THEN
-      PERFORM ledger_refusal(422, 'prepaid_points_exhausted',
+      PERFORM ledger_refusal('prepaid_points_exhausted',
         format('Your prepaid block has %s points left; this earn needs %s.', p.prepaid_points, total - op_funded));
     END IF;
   END IF;
@@ -170,7 +171,7 @@ BEGIN
                      pending = pending + CASE WHEN is_pending THEN total ELSE 0 END,
                      last_activity_at = now
    WHERE id = member;
-  RETURN jsonb_build_object('status', 201, 'body', jsonb_build_object(
+  RETURN (jsonb_build_object(
     'transaction', ledger_txn_json(post, now), 'balance', ledger_balance_json(member),
     'base_points', base, 'bonus_points', bonus));
 END $function$;

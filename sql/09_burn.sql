@@ -22,6 +22,6 @@ BEGIN
   PERFORM ledger_entry(pid, 'member:' || member || ':available', -amount);
   PERFORM ledger_entry(pid, 'partner:' || partner || ':redeemed', amount);
   PERFORM ledger_lots_follow(member, pid);
-  RETURN jsonb_build_object('status', 201, 'body', jsonb_build_object(
+  RETURN (jsonb_build_object(
     'transaction', ledger_txn_json(post, now), 'balance', ledger_balance_json(member)));
 END $function$;

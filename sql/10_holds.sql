@@ -18,13 +18,13 @@ DECLARE h holds;
 BEGIN
   SELECT * INTO h FROM holds WHERE id = hold AND partner_id = partner;
   IF h.id IS NULL THEN
-    PERFORM ledger_refusal(404, 'not_found', 'No such hold.');
+    PERFORM ledger_refusal('not_found', 'No such hold.');
   END IF;
   PERFORM 1 FROM members WHERE id = h.member_id FOR UPDATE;
   PERFORM ledger_settle_member(h.member_id, now, pid);
   SELECT * INTO h FROM holds WHERE id = hold FOR UPDATE;
   IF h.status <> 'authorized' THEN
-    PERFORM ledger_refusal(422, 'hold_not_active', format('The hold is %s.', h.status));
+    PERFORM ledger_refusal('hold_not_active', format('The hold is %s.', h.status));
   END IF;
   RETURN h;
 END $function$;
@@ -48,7 +48,7 @@ BEGIN
   VALUES (ctx->>'hold_id', member, partner, amount, args->>'reference', 'authorized', now,
           now + make_interval(secs => (args->>'ttl_seconds')::int), pid)
   RETURNING * INTO h;
-  RETURN jsonb_build_object('status', 201, 'body', ledger_hold_json(h, now) || jsonb_build_object('balance', ledger_balance_json(member)));
+  RETURN (ledger_hold_json(h, now) || jsonb_build_object('balance', ledger_balance_json(member)));
 END $function$;
 
 CREATE OR REPLACE FUNCTION ledger_capture(args jsonb, ctx jsonb)
@@ -62,7 +62,7 @@ BEGIN
   h := ledger_active_hold(partner, args->>'hold_id', now, pid);
   amount := coalesce((args->>'points')::bigint, h.points);
   IF amount > h.points THEN
-    PERFORM ledger_refusal(422, 'capture_exceeds_hold', format('The hold is for %s points; %s were asked for.', h.points, amount));
+    PERFORM ledger_refusal('capture_exceeds_hold', format('The hold is for %s points; %s were asked for.', h.points, amount));
   END IF;
   rest := h.points - amount;
   SELECT * INTO p FROM partners WHERE id = partner;
@@ -84,7 +84,7 @@ BEGIN
   END IF;
   UPDATE holds SET status = 'captured', captured_points = amount, capture_transaction_id = pid, closed_at = now WHERE id = h.id
   RETURNING * INTO h;
-  RETURN jsonb_build_object('status', 200, 'body', jsonb_build_object(
+  RETURN (jsonb_build_object(
     'hold_id', h.id, 'status', 'captured', 'captured_points', amount,
     'transaction', ledger_txn_json(post, now), 'balance', ledger_balance_json(h.member_id)));
 END $function$;
@@ -102,6 +102,6 @@ BEGIN
   PERFORM ledger_entry(pid, 'member:' || h.member_id || ':available', h.points);
   UPDATE members SET held = held - h.points, available = available + h.points, last_activity_at = now WHERE id = h.member_id;
   UPDATE holds SET status = 'voided', closed_at = now WHERE id = h.id;
-  RETURN jsonb_build_object('status', 200, 'body', jsonb_build_object(
+  RETURN (jsonb_build_object(
     'hold_id', h.id, 'status', 'voided', 'balance', ledger_balance_json(h.member_id)));
 END $function$;

@@ -13,14 +13,14 @@ DECLARE
 BEGIN
   SELECT * INTO orig FROM postings WHERE id = args->>'transaction_id' AND partner_id = partner AND type IN ('earn', 'burn');
   IF orig.id IS NULL THEN
-    PERFORM ledger_refusal(404, 'not_found', 'No such transaction.');
+    PERFORM ledger_refusal('not_found', 'No such transaction.');
   END IF;
   PERFORM 1 FROM members WHERE id = orig.member_id FOR UPDATE;
   PERFORM ledger_settle_member(orig.member_id, now, pid);
   SELECT coalesce(sum(points), 0) INTO done FROM postings WHERE original_id = orig.id AND type IN ('earn_reversal', 'burn_refund');
   amount := coalesce((args->>'points')::bigint, orig.points - done);
   IF amount < 1 OR done + amount > orig.points THEN
-    PERFORM ledger_refusal(422, 'reversal_exceeds_original',
+    PERFORM ledger_refusal('reversal_exceeds_original',
       format('%s of %s points are already reversed; at most %s more.', done, orig.points, orig.points - done));
   END IF;
   kind := CASE orig.type WHEN 'earn' THEN 'earn_reversal' ELSE 'burn_refund' END;
@@ -31,7 +31,7 @@ BEGIN
     SELECT available INTO available_now FROM members WHERE id = orig.member_id;
     unspent := coalesce(CASE WHEN lot.released THEN least(lot.remaining, greatest(available_now, 0)) ELSE lot.remaining END, 0);
     IF amount > unspent THEN
-      PERFORM ledger_refusal(422, 'insufficient_points',
+      PERFORM ledger_refusal('insufficient_points',
         format('Only %s of this earn''s points are still unspent (the rest were spent, expired or are held); at most %s can be reversed.', unspent, unspent));
     END IF;
   END IF;
@@ -68,6 +68,6 @@ BEGIN
     UPDATE members SET available = available + amount, last_activity_at = now WHERE id = orig.member_id;
     PERFORM ledger_lots_follow(orig.member_id, pid, orig.id);
   END IF;
-  RETURN jsonb_build_object('status', 201, 'body', jsonb_build_object(
+  RETURN (jsonb_build_object(
     'transaction', ledger_txn_json(post, now), 'balance', ledger_balance_json(orig.member_id)));
 END $function$;

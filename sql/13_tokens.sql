@@ -12,7 +12,7 @@ BEGIN
   VALUES (ctx->>'issuer', ctx->>'jti', (ctx->>'jti_expires_at')::timestamptz)
   ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
-    PERFORM ledger_refusal(401, 'replayed_token', 'This token (jti) was already used; sign a fresh token for every request.');
+    PERFORM ledger_refusal('replayed_token', 'This token (jti) was already used; sign a fresh token for every request.');
   END IF;
   IF ctx->>'partner_id' IS NOT NULL AND ctx ? 'rate_limit' THEN
     INSERT INTO rate_windows (partner_id, window_start, shard, count)
@@ -20,7 +20,7 @@ BEGIN
     ON CONFLICT (partner_id, window_start, shard) DO UPDATE SET count = rate_windows.count + 1
     RETURNING count INTO shard_count;
     IF shard_count::bigint * (ctx->>'shards')::int > (ctx->>'rate_limit')::int THEN
-      RAISE EXCEPTION USING ERRCODE = 'CL429', MESSAGE = 'rate_limited',
+      RAISE EXCEPTION USING ERRCODE = 'CLR01', MESSAGE = 'rate_limited', -- HINT: seconds to wait
         DETAIL = format('Over %s requests a minute; retry after %s s.', ctx->>'rate_limit', ctx->>'retry_after'),
         HINT = ctx->>'retry_after';
     END IF;

@@ -8,7 +8,7 @@ CREATE OR REPLACE FUNCTION statements_refuse_final_change()
 AS $function$
 BEGIN
   IF OLD.status = 'final' THEN
-    RAISE EXCEPTION 'final statement % is immutable', OLD.id USING ERRCODE = 'CL500';
+    RAISE EXCEPTION 'final statement % is immutable', OLD.id USING ERRCODE = 'CLI01';
   END IF;
   RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END $function$;
@@ -19,7 +19,7 @@ CREATE OR REPLACE FUNCTION settlement_runs_refuse_final_change()
 AS $function$
 BEGIN
   IF OLD.status = 'final' THEN
-    RAISE EXCEPTION 'final settlement run % is immutable', OLD.id USING ERRCODE = 'CL500';
+    RAISE EXCEPTION 'final settlement run % is immutable', OLD.id USING ERRCODE = 'CLI01';
   END IF;
   RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END $function$;

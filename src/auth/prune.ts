@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Job } from "../jobs/index.js";
+import type { Job } from "../jobs/job.js";
 
 const BATCH = 5_000;
 const MINUTE = 60_000;

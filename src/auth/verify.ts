@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { ledgerSql } from "../ledger/call.js";
+import { spendTokenSql } from "../ledger/sql.js";
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWK } from "jose";
 import type { Config } from "../config.js";
 import type { Database, Executor } from "../db/database.js";
@@ -274,7 +274,7 @@ export function tokenContext(token: VerifiedToken): Record<string, unknown> {
  * against the partner's per-minute limit, in one statement on `db`.
  */
 export async function consumeToken(db: Executor, token: VerifiedToken): Promise<void> {
-  await ledgerSql(db, "ledger_spend_token", tokenContext(token));
+  await spendTokenSql(db, tokenContext(token));
 }
 
 /**

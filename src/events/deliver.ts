@@ -4,6 +4,7 @@ import type { Services } from "../services.js";
 import { platformSigner } from "../platform/keys.js";
 import { bodyHash } from "../lib/encoding.js";
 import { fetchSender, type WebhookSender } from "./send.js";
+import { sqlExpr } from "../ledger/sql.js";
 
 export const SIGNATURE_TYPE = "coalition-event+jws";
 export const MAX_ATTEMPTS = 20; // about three days with the schedule below
@@ -68,7 +69,7 @@ async function claimDue(services: Services, now: Date, room: number, inFlight: M
                and status in ('pending', 'sending') and next_attempt_at <= ${now.toISOString()}::timestamptz
              order by next_attempt_at limit ${room} for update skip locked) due
      where e.id = due.id
-    returning e.id, e.partner_id, e.type, e.data, ledger_ts(e.created_at) as created_at, e.attempts,
+    returning e.id, e.partner_id, e.type, e.data, ${sqlExpr.apiTimestamp(sql`e.created_at`)} as created_at, e.attempts,
               (select webhook_url from partners p where p.id = e.partner_id) as webhook_url`)) as unknown as { rows: Claimed[] };
   return claimed.rows;
 }

@@ -3,17 +3,14 @@ import { expireLots, releaseDue } from "../ledger/jobs.js";
 import { deliverDueEvents } from "../events/deliver.js";
 import type { Services } from "../services.js";
 import { describeDriverError, isDatabaseUnavailable } from "../db/errors.js";
+import type { Job } from "./job.js";
 
-/** A periodic job: bounded work per run, safe to run concurrently with itself and to repeat. */
-export interface Job {
-  name: string;
-  run(services: Services, now: Date): Promise<number>;
-}
+export type { Job };
 
-/** Jobs in the order they run; each domain registers its own here. */
-/** Delivers outbox events to partners' webhooks (after the jobs above, which may emit some). */
+/** Delivers outbox events to partners' webhooks (after the jobs before it, which may emit some). */
 const deliverWebhooks: Job = { name: "deliver_webhooks", run: (services, now) => deliverDueEvents(services, now) };
 
+/** Jobs in the order they run; each domain registers its own here. */
 export const JOBS: Job[] = [releaseDue, expireLots, deliverWebhooks, pruneExpiredRecords];
 
 export interface JobsReport {

@@ -1,10 +1,22 @@
 import type { Config } from "../config.js";
 import type { Executor } from "../db/database.js";
+import { validationFailed } from "../errors.js";
 import { newId } from "../lib/ids.js";
-import { ledgerSql } from "./call.js";
+import { currencyExponent } from "../lib/money.js";
+import type { BurnInput, CaptureInput, EarnInput, HoldInput, ReversalInput } from "../routes/ledger.js";
+import { callLedger, quoteSql, type LedgerOp, type LedgerOutcome } from "./sql.js";
 import { TIERS, TIER_WINDOW_MONTHS } from "./tiers.js";
 
-export type LedgerOp = "earn" | "burn" | "hold" | "capture" | "void" | "reverse";
+export type { LedgerOp, LedgerOutcome };
+
+/** A posting as the routes validated it: the input types come from the route schemas. */
+export type Posting =
+  | { op: "earn"; input: EarnInput }
+  | { op: "burn"; input: BurnInput }
+  | { op: "hold"; input: HoldInput }
+  | { op: "capture"; input: CaptureInput & { hold_id: string } }
+  | { op: "void"; input: { hold_id: string } }
+  | { op: "reverse"; input: ReversalInput & { transaction_id: string } };
 
 export interface PostingRequest {
   /** `ledger_spend_token` fields of the request's verified token. */
@@ -13,14 +25,18 @@ export interface PostingRequest {
   idempotencyKey: string;
   fingerprint: string;
   requestId: string;
-  problemBase: string;
   now: Date;
 }
 
-export interface PostingResult {
-  status: number;
-  body: unknown;
-  replayed: boolean;
+const MAX_PENDING_MS = 366 * 86_400_000;
+const MAX_OCCURRED_AHEAD_MS = 86_400_000;
+
+/** Business limits on an earn's times, checked before anything is written. */
+export function assertEarnTimes(input: Pick<EarnInput, "available_at" | "occurred_at">, now: Date): void {
+  if (input.available_at && Date.parse(input.available_at) - now.getTime() > MAX_PENDING_MS)
+    throw validationFailed([{ path: "available_at", message: "must be at most 366 days ahead" }]);
+  if (input.occurred_at && Date.parse(input.occurred_at) - now.getTime() > MAX_OCCURRED_AHEAD_MS)
+    throw validationFailed([{ path: "occurred_at", message: "must not be in the future" }]);
 }
 
 function monthsBefore(date: Date, months: number): Date {
@@ -29,9 +45,13 @@ function monthsBefore(date: Date, months: number): Date {
   return d;
 }
 
-/** What the SQL needs besides the request: ids minted here, the clock, tier and expiry configuration. */
-export function ledgerContext(config: Config, now: Date): Record<string, unknown> {
+/**
+ * What the SQL needs besides the request: ids minted here, the clock, tier and expiry
+ * configuration, and for an earn its currency's ISO 4217 exponent (defined once, in lib/money).
+ */
+export function ledgerContext(config: Config, now: Date, currency?: string): Record<string, unknown> {
   return {
+    ...(currency === undefined ? {} : { currency_exponent: currencyExponent(currency) }),
     now: now.toISOString(),
     posting_id: newId("txn", now.getTime()),
     hold_id: newId("hold", now.getTime()),
@@ -43,29 +63,25 @@ export function ledgerContext(config: Config, now: Date): Record<string, unknown
 
 /**
  * One posting, one round trip: `ledger_call` spends the token, claims the Idempotency-Key,
- * posts (or records the refusal) and stores the answer in a single transaction. Invariants
- * live in the SQL next to the rows they guard; see migrations/0004_ledger_functions.sql.
+ * posts (or records the refusal) and stores the answer in a single transaction. Invariants live
+ * in the SQL next to the rows they guard (`sql/`). Returns a domain outcome, never HTTP.
  */
-export async function postToLedger(
-  db: Executor,
-  config: Config,
-  op: LedgerOp,
-  args: Record<string, unknown>,
-  request: PostingRequest,
-): Promise<PostingResult> {
+export async function postToLedger(db: Executor, config: Config, partnerId: string, posting: Posting, request: PostingRequest): Promise<LedgerOutcome> {
+  if (posting.op === "earn") assertEarnTimes(posting.input, request.now);
   const ctx = {
     ...request.token,
-    ...ledgerContext(config, request.now),
+    ...ledgerContext(config, request.now, posting.op === "earn" ? posting.input.currency : undefined),
     scope: request.scope,
     idem_key: request.idempotencyKey,
     fingerprint: request.fingerprint,
     request_id: request.requestId,
-    problem_base: request.problemBase,
   };
-  return ledgerSql<PostingResult>(db, "ledger_call", op, args, ctx);
+  return callLedger(db, posting.op, { ...posting.input, partner_id: partnerId }, ctx);
 }
 
-/** The quote endpoint's arithmetic: what an earn would credit, written nowhere. */
-export async function quoteEarn(db: Executor, config: Config, args: Record<string, unknown>, now: Date) {
-  return ledgerSql<{ points: number; base_points: number; bonus_points: number }>(db, "ledger_quote", args, ledgerContext(config, now));
+/** The quote endpoint's arithmetic: what an earn would credit, written nowhere. `authorize` runs once the input passed. */
+export async function quoteEarn(db: Executor, config: Config, partnerId: string, input: EarnInput, now: Date, authorize: () => Promise<void>) {
+  assertEarnTimes(input, now);
+  await authorize();
+  return quoteSql(db, { ...input, partner_id: partnerId }, ledgerContext(config, now, input.currency));
 }

@@ -1,3 +1,4 @@
+import { earnedSinceSql, settleMemberSql, sqlExpr } from "./sql.js";
 import { sql } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { DomainError, validationFailed } from "../errors.js";
@@ -26,13 +27,12 @@ const rows = async <T>(db: Executor, q: ReturnType<typeof sql>) => ((await db.ex
 export async function earnedLast12Months(db: Executor, memberId: string, now = new Date()): Promise<number> {
   const since = new Date(now);
   since.setUTCMonth(since.getUTCMonth() - TIER_WINDOW_MONTHS);
-  const [row] = await rows<{ n: string }>(db, sql`select ledger_earned_since(${memberId}, ${since.toISOString()}::timestamptz)::text as n`);
-  return Number(row!.n);
+  return earnedSinceSql(db, memberId, since);
 }
 
 /** Releases the member's due pending points and ends its lapsed holds, so a read is current. */
 export async function settleMember(db: Executor, memberId: string, now: Date, idPrefix: string): Promise<void> {
-  await db.execute(sql`select ledger_settle_member(${memberId}, ${now.toISOString()}::timestamptz, ${idPrefix})`);
+  await settleMemberSql(db, memberId, now, idPrefix);
 }
 
 /** One of the caller's own transactions. Anyone else's is "not found", exactly like a missing one. */
@@ -40,7 +40,7 @@ export async function getTransaction(db: Executor, partnerId: string, id: string
   if (!/^txn_[0-9a-z]{26}$/.test(id)) throw new DomainError("not_found", "No such transaction.");
   const [row] = await rows<Row>(
     db,
-    sql`select ledger_txn_json(p, ${now.toISOString()}::timestamptz) as r from postings p
+    sql`select ${sqlExpr.transactionJson(sql`p`, now)} as r from postings p
         where p.id = ${id} and p.partner_id = ${partnerId} and p.type in (${publicTypes})`,
   );
   if (!row) throw new DomainError("not_found", "No such transaction.");
@@ -72,7 +72,7 @@ export async function listTransactions(
   const after = options.cursor ? decodeCursor(options.cursor) : undefined;
   const found = await rows<Row & { created_at: string; id: string }>(
     db,
-    sql`select ledger_txn_json(p, ${now.toISOString()}::timestamptz) as r, ledger_ts(p.created_at) as created_at, p.id
+    sql`select ${sqlExpr.transactionJson(sql`p`, now)} as r, ${sqlExpr.apiTimestamp(sql`p.created_at`)} as created_at, p.id
         from postings p
         where p.partner_id = ${partnerId} and p.type in (${publicTypes})
           ${options.memberId ? sql`and p.member_id = ${options.memberId}` : sql``}
@@ -108,7 +108,7 @@ const LABELS: Record<string, [label: string, sign: 1 | -1]> = {
 export async function memberHistory(db: Executor, memberId: string, limit: number, now = new Date()): Promise<HistoryItem[]> {
   const found = await rows<{ r: Transaction; partner_name: string | null }>(
     db,
-    sql`select ledger_txn_json(p, ${now.toISOString()}::timestamptz) as r, pa.name as partner_name
+    sql`select ${sqlExpr.transactionJson(sql`p`, now)} as r, pa.name as partner_name
         from postings p left join partners pa on pa.id = p.partner_id
         where p.member_id = ${memberId} and p.type in (${publicTypes})
         order by p.created_at desc, p.id desc limit ${limit}`,

@@ -1,3 +1,4 @@
+import { sqlExpr } from "./sql.js";
 import { sql, type SQL } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 
@@ -64,7 +65,7 @@ const INVARIANTS: [name: string, query: SQL][] = [
   [
     "monthly earn sums (the tier window's) equal their postings",
     sql`with expected as (
-          select p.member_id, ledger_month(coalesce(o.created_at, p.created_at)) as month,
+          select p.member_id, ${sqlExpr.month(sql`coalesce(o.created_at, p.created_at)`)} as month,
                  sum(case when p.type = 'earn' then p.points else -p.points end) as points
             from postings p left join postings o on p.type = 'earn_reversal' and o.id = p.original_id
            where p.type in ('earn', 'earn_reversal') group by 1, 2)
@@ -73,7 +74,7 @@ const INVARIANTS: [name: string, query: SQL][] = [
           from expected e full join member_earn_months s on s.member_id = e.member_id and s.month = e.month
          where e.points is distinct from s.points and coalesce(e.points, 0) <> coalesce(s.points, 0)`,
   ],
-  ["every idempotency record has its answer", sql`select scope, key from idempotency_keys where status_code is null`],
+  ["every idempotency record has its answer", sql`select scope, key from idempotency_keys where status_code is null and outcome is null`],
 ];
 
 /** Checks every ledger invariant; an empty list means the ledger is sound. */

@@ -1,7 +1,7 @@
 const ZERO_DECIMAL = new Set(["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"]);
 const THREE_DECIMAL = new Set(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]);
 
-/** ISO 4217 minor-unit exponent (the SQL earn arithmetic uses the same table). */
+/** ISO 4217 minor-unit exponent: the one definition (the SQL earn arithmetic gets it from here). */
 export function currencyExponent(currency: string): number {
   return ZERO_DECIMAL.has(currency) ? 0 : THREE_DECIMAL.has(currency) ? 3 : 2;
 }

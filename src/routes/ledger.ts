@@ -1,10 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
-import { authorizedRead, callingPartner, requirePartner } from "../http/auth.js";
+import { authorizedRead, callingPartner, requirePartner, spendToken } from "../http/auth.js";
 import { requireIdempotencyKey } from "../http/idempotency.js";
 import { ledgerPosting } from "../http/ledger.js";
 import { commonErrors, problem } from "../http/schemas.js";
-import { validationFailed } from "../errors.js";
 import { quoteEarn } from "../ledger/post.js";
 import { getTransaction, listTransactions } from "../ledger/queries.js";
 import { resolveMember } from "../members/members.js";
@@ -44,6 +43,25 @@ const EarnBody = z
   })
   .openapi("EarnRequest");
 
+const BurnBody = z.strictObject({ member: MemberRef, points: Points, reference: Reference }).openapi("BurnRequest");
+const HoldBody = z
+  .strictObject({
+    member: MemberRef,
+    points: Points,
+    reference: Reference,
+    ttl_seconds: z.int().min(1).max(86_400).default(900).openapi({ description: "Default 900, at most 86400." }),
+  })
+  .openapi("HoldRequest");
+const CaptureBody = z.strictObject({ points: Points.optional() }).openapi("CaptureRequest");
+const ReversalBody = z.strictObject({ points: Points.optional(), reference: Reference }).openapi("ReversalRequest");
+
+/** The postings' inputs as validated here: the ledger's typed door takes exactly these. */
+export type EarnInput = z.infer<typeof EarnBody>;
+export type BurnInput = z.infer<typeof BurnBody>;
+export type HoldInput = z.infer<typeof HoldBody>;
+export type CaptureInput = z.infer<typeof CaptureBody>;
+export type ReversalInput = z.infer<typeof ReversalBody>;
+
 const QuoteSchema = z.object({ points: z.int(), base_points: z.int(), bonus_points: z.int() }).openapi("EarnQuote");
 const EarnResult = z.object({ transaction: TransactionSchema, balance: BalanceSchema, base_points: z.int(), bonus_points: z.int() }).openapi("EarnResult");
 const PostingResult = z.object({ transaction: TransactionSchema, balance: BalanceSchema }).openapi("PostingResult");
@@ -53,7 +71,6 @@ const HoldSchema = z
 const HoldParam = z.object({ hold_id: z.string().min(1).max(64).openapi({ param: { name: "hold_id", in: "path" } }) });
 const TxnParam = z.object({ transaction_id: z.string().min(1).max(64).openapi({ param: { name: "transaction_id", in: "path" } }) });
 const posting = () => [requirePartner(), requireIdempotencyKey()];
-const MAX_PENDING_MS = 366 * 86_400_000;
 
 const routes = {
   quote: createRoute({
@@ -86,7 +103,7 @@ const routes = {
     summary: "Spend points",
     security,
     middleware: posting(),
-    request: { headers: IdempotencyHeader, body: jsonBody(z.strictObject({ member: MemberRef, points: Points, reference: Reference }).openapi("BurnRequest")) },
+    request: { headers: IdempotencyHeader, body: jsonBody(BurnBody) },
     responses: { 201: json(PostingResult, "Posted."), 404: problem("No such member is linked to you."), ...commonErrors },
   }),
   hold: createRoute({
@@ -98,16 +115,7 @@ const routes = {
     middleware: posting(),
     request: {
       headers: IdempotencyHeader,
-      body: jsonBody(
-        z
-          .strictObject({
-            member: MemberRef,
-            points: Points,
-            reference: Reference,
-            ttl_seconds: z.int().min(1).max(86_400).default(900).openapi({ description: "Default 900, at most 86400." }),
-          })
-          .openapi("HoldRequest"),
-      ),
+      body: jsonBody(HoldBody),
     },
     responses: { 201: json(HoldSchema, "Authorized."), 404: problem("No such member is linked to you."), ...commonErrors },
   }),
@@ -118,7 +126,7 @@ const routes = {
     summary: "Capture all or part of a hold (the rest is released)",
     security,
     middleware: posting(),
-    request: { params: HoldParam, headers: IdempotencyHeader, body: optionalBody(z.strictObject({ points: Points.optional() }).openapi("CaptureRequest")) },
+    request: { params: HoldParam, headers: IdempotencyHeader, body: optionalBody(CaptureBody) },
     responses: {
       200: json(
         z.object({ hold_id: z.string(), status: z.literal("captured"), captured_points: z.int(), transaction: TransactionSchema, balance: BalanceSchema }).openapi("Capture"),
@@ -156,7 +164,7 @@ const routes = {
     request: {
       params: TxnParam,
       headers: IdempotencyHeader,
-      body: jsonBody(z.strictObject({ points: Points.optional(), reference: Reference }).openapi("ReversalRequest")),
+      body: jsonBody(ReversalBody),
     },
     responses: { 201: json(PostingResult, "Posted."), 404: problem("No such transaction."), ...commonErrors },
   }),
@@ -198,31 +206,18 @@ const routes = {
   }),
 };
 
-function checkEarnTimes(body: z.infer<typeof EarnBody>, now: Date) {
-  if (body.available_at && Date.parse(body.available_at) - now.getTime() > MAX_PENDING_MS)
-    throw validationFailed([{ path: "available_at", message: "must be at most 366 days ahead" }]);
-  if (body.occurred_at && Date.parse(body.occurred_at) - now.getTime() > 86_400_000)
-    throw validationFailed([{ path: "occurred_at", message: "must not be in the future" }]);
-}
-
 export function registerLedger(app: OpenAPIHono<AppEnv>) {
   app.openapi(routes.quote, async (c) => {
-    const body = c.req.valid("json");
-    const now = c.var.services.now();
-    checkEarnTimes(body, now);
-    const quote = await authorizedRead(c, () => quoteEarn(c.var.services.db(), c.var.services.config, { ...body, partner_id: callingPartner(c) }, now));
+    const { services } = c.var;
+    const quote = await quoteEarn(services.db(), services.config, callingPartner(c), c.req.valid("json"), services.now(), () => spendToken(c, services.db()));
     return c.json(quote, 200);
   });
-  app.openapi(routes.earn, (c) => {
-    const body = c.req.valid("json");
-    checkEarnTimes(body, c.var.services.now());
-    return ledgerPosting(c, "earn", body);
-  });
-  app.openapi(routes.burn, (c) => ledgerPosting(c, "burn", c.req.valid("json")));
-  app.openapi(routes.hold, (c) => ledgerPosting(c, "hold", c.req.valid("json")));
-  app.openapi(routes.capture, (c) => ledgerPosting(c, "capture", { ...c.req.valid("json"), hold_id: c.req.valid("param").hold_id }));
-  app.openapi(routes.void, (c) => ledgerPosting(c, "void", { hold_id: c.req.valid("param").hold_id }));
-  app.openapi(routes.reverse, (c) => ledgerPosting(c, "reverse", { ...c.req.valid("json"), transaction_id: c.req.valid("param").transaction_id }));
+  app.openapi(routes.earn, (c) => ledgerPosting(c, { op: "earn", input: c.req.valid("json") }));
+  app.openapi(routes.burn, (c) => ledgerPosting(c, { op: "burn", input: c.req.valid("json") }));
+  app.openapi(routes.hold, (c) => ledgerPosting(c, { op: "hold", input: c.req.valid("json") }));
+  app.openapi(routes.capture, (c) => ledgerPosting(c, { op: "capture", input: { ...c.req.valid("json"), hold_id: c.req.valid("param").hold_id } }));
+  app.openapi(routes.void, (c) => ledgerPosting(c, { op: "void", input: { hold_id: c.req.valid("param").hold_id } }));
+  app.openapi(routes.reverse, (c) => ledgerPosting(c, { op: "reverse", input: { ...c.req.valid("json"), transaction_id: c.req.valid("param").transaction_id } }));
   app.openapi(routes.list, async (c) => {
     const { member, limit, cursor } = c.req.valid("query");
     const db = c.var.services.db();

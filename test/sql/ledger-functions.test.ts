@@ -36,15 +36,16 @@ async function inRolledBackTransaction(body: (tx: Executor) => Promise<void>): P
 const DAY = 86_400_000;
 const T0 = Date.parse("2026-03-10T12:00:00Z");
 
-type Answer = { status: number; body: { transaction?: { transaction_id: string; points: number }; balance?: Record<string, number>; hold_id?: string } };
+/** A posting function's result: the API object, no HTTP status (that is the HTTP layer's). */
+type Answer = { body: { transaction?: { transaction_id: string; points: number }; balance?: Record<string, number>; hold_id?: string } };
 
 /** One ledger function call, as `ledger_call` makes it, at time `at`. */
 async function call(tx: Executor, fn: string, args: Record<string, unknown>, at: number, partner = p): Promise<Answer> {
-  const ctx = ledgerContext(h.config, new Date(at));
+  const ctx = ledgerContext(h.config, new Date(at), typeof args.currency === "string" ? args.currency : undefined);
   const r = (await tx.execute(sql`select ${sql.identifier(fn)}(${JSON.stringify({ ...args, partner_id: partner.id })}::jsonb, ${JSON.stringify(ctx)}::jsonb) as r`)) as unknown as {
-    rows: { r: Answer }[];
+    rows: { r: Answer["body"] }[];
   };
-  return r.rows[0]!.r;
+  return { body: r.rows[0]!.r };
 }
 
 /** The SQLSTATE and message of a refusal raised by a ledger function. */
@@ -54,7 +55,7 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: string; messa
   } catch (err) {
     for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
       const { code, message } = e as { code?: string; message?: string };
-      if (typeof code === "string" && code.startsWith("CL")) return { code, message: message! };
+      if (code === "CLR01") return { code, message: message! };
     }
     throw err;
   }
@@ -77,7 +78,7 @@ describe("ledger SQL functions", () => {
       const a = await call(tx, "ledger_earn", { member, amount_minor: 30_000, currency: "EUR", reference: "a" }, T0);
       const b = await call(tx, "ledger_earn", { member, amount_minor: 20_000, currency: "EUR", reference: "b" }, T0 + DAY);
       const burn = await call(tx, "ledger_burn", { member, points: 350, reference: "spend" }, T0 + 2 * DAY);
-      expect(burn.status).toBe(201);
+      expect(burn.body.transaction).toMatchObject({ points: 350 });
       const lots = await one<{ id: string; remaining: string }>(tx, sql`select id, remaining::text from lots where member_id = ${member} order by expires_at`);
       expect(lots.map((l) => [l.id, Number(l.remaining)])).toEqual([
         [a.body.transaction!.transaction_id, 0],

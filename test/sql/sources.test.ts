@@ -11,6 +11,7 @@ import { sql } from "drizzle-orm";
 import { applyFunctionSources, checkFunctionDrift, definedNames, FUNCTIONS_DIR, readFunctionSources, withSqlSession } from "../../src/db/functions.js";
 import { MIGRATIONS_DIR } from "../../src/db/migrate.js";
 import { createHarness, type Harness } from "../support/harness.js";
+import { STATUS_BY_CODE } from "../../src/http/problem.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -32,6 +33,38 @@ describe("SQL sources", () => {
     const twice = [...where].filter(([, files]) => files.length > 1);
     expect(twice).toEqual([]);
     expect(where.size).toBeGreaterThanOrEqual(38);
+  });
+
+  it("every refusal code the SQL can raise has its status in the one code table", () => {
+    const codes = new Set<string>();
+    for (const source of readFunctionSources()) {
+      for (const m of source.sql.matchAll(/ledger_refusal\(\s*'([a-z_]+)'/g)) codes.add(m[1]!);
+      for (const m of source.sql.matchAll(/ERRCODE = 'CLR01', MESSAGE = '([a-z_]+)'/g)) codes.add(m[1]!);
+    }
+    expect(codes.size).toBeGreaterThan(10);
+    const unmapped = [...codes].filter((c) => !(c in STATUS_BY_CODE));
+    expect(unmapped).toEqual([]);
+    // And the SQL speaks no HTTP: no status codes in SQLSTATEs, no problem bodies.
+    for (const source of readFunctionSources()) {
+      expect(source.sql, source.file).not.toMatch(/ERRCODE = 'CL[0-9]{3}'|'CL' \|\||problem_base|'status', [0-9]{3}/);
+    }
+  });
+
+  it("only the ledger's typed door names a SQL function in TypeScript", () => {
+    const names = new Set(readFunctionSources().flatMap(definedNames));
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (/\.tsx?$/.test(entry.name) && !path.endsWith(join("src", "ledger", "sql.ts"))) {
+          const text = readFileSync(path, "utf8");
+          for (const name of names) if (new RegExp(`\\b${name}\\s*\\(`).test(text)) offenders.push(`${path}: ${name}`);
+        }
+      }
+    };
+    walk(join(MIGRATIONS_DIR, "..", "src"));
+    expect(offenders).toEqual([]);
   });
 
   it("no migration after the move carries a function body", () => {

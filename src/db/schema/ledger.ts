@@ -181,7 +181,7 @@ export const postingPromotions = pgTable(
 /**
  * Points each member earned per UTC month, net of reversals (a reversal counts in its earn's
  * month): the tier window sums at most thirteen of these instead of every earn of a year. Kept by
- * a trigger on postings (migrations/0024); ledger:verify recomputes them from the postings.
+ * a trigger on postings (its function in sql/06_tiers.sql); ledger:verify recomputes them from the postings.
  */
 export const memberEarnMonths = pgTable(
   "member_earn_months",

@@ -40,9 +40,14 @@ export const idempotencyKeys = pgTable(
     scope: text("scope").notNull(),
     key: text("key").notNull(),
     fingerprint: text("fingerprint").notNull(),
-    /** Null only inside the claiming transaction; every committed row has its answer. */
+    /**
+     * The answer: a response (status and body) for routes answered in TypeScript, or a domain
+     * `outcome` ({ result } or { refusal: { code, detail } }, with the first request's id) for
+     * postings answered by `ledger_call`. Null only inside the claiming transaction.
+     */
     statusCode: smallint("status_code"),
     responseBody: jsonb("response_body"),
+    outcome: jsonb("outcome"),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 6 }).notNull().defaultNow(),
   },
   (t) => [
