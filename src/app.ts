@@ -11,6 +11,7 @@ import { allowedMethodsFinder } from "./http/method-not-allowed.js";
 import { MAX_BODY_BYTES } from "./http/limits.js";
 import { newId } from "./lib/ids.js";
 import type { ServicesProvider } from "./services.js";
+import { authenticate, type RequestVerifier } from "./auth/verify.js";
 import { registerHealth } from "./routes/health.js";
 import { registerDocs } from "./routes/docs.js";
 import { registerWellKnown } from "./routes/well-known.js";
@@ -32,12 +33,18 @@ export interface AppOptions {
   services: ServicesProvider;
   /** Workers hand each request an execution context to wait on; Node does not. */
   runtime?: "workers" | "node";
+  /**
+   * How signed requests are verified; `authenticate` unless given. Only the benchmark server
+   * passes another (to measure what verification costs): no configuration reaches this.
+   */
+  verifyRequest?: RequestVerifier;
   /** Extra routes an entry mounts before the API (Node serves the docs' static files this way). */
   mountBefore?: (app: OpenAPIHono<AppEnv>) => void;
 }
 
 /** The one Hono app both entries (Worker, Node) serve. */
 export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
+  const verifyRequest = options.verifyRequest ?? authenticate;
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error, result.target);
@@ -50,6 +57,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.use("*", async (c, next) => {
     const requestId = newId("req");
     c.set("requestId", requestId);
+    c.set("verifyRequest", verifyRequest);
     const scoped = options.services(c.env);
     c.set("services", scoped.services);
     try {

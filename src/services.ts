@@ -13,11 +13,6 @@ export interface Services {
   now(): Date;
   /** How webhooks leave: Node's sender pins each connection to the address it checked; absent means `fetch` (Workers). */
   webhookSender?: WebhookSender;
-  /**
-   * Benchmarks only: accept request tokens without checking them, to measure what verification
-   * costs. No configuration or environment variable sets this; only bench/server.ts does.
-   */
-  benchmarkSkipVerification?: true;
 }
 
 /** One request's services and what to release when its response is done. */

@@ -277,11 +277,14 @@ export async function consumeToken(db: Executor, token: VerifiedToken): Promise<
   await spendTokenSql(db, tokenContext(token));
 }
 
+/** How a protected route verifies its request: `authenticate`, unless an entry injects another. */
+export type RequestVerifier = (request: SignedRequest, requirement: Requirement, deps: VerifyDeps) => Promise<VerifiedToken>;
+
 /**
- * BENCHMARK ONLY (see Services.benchmarkSkipVerification): the same token, parsed but neither
- * looked up nor verified. The jti is still spent by the posting, so the work left is the same.
+ * The token's structure checked and its claims read, with no key lookup and no signature check.
+ * Only `bench/server.ts` uses it (injected as its verifier), to measure what verification costs.
  */
-export function trustTokenForBenchmark(request: SignedRequest, now: Date): VerifiedToken {
+export function parseTokenUnverified(request: SignedRequest, now: Date): VerifiedToken {
   const { kid, claims } = parseToken(request.authorization);
   return {
     caller: { kind: "partner", partnerId: claims.iss, kid, jti: claims.jti },

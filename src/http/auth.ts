@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { authenticate, consumeToken, trustTokenForBenchmark } from "../auth/verify.js";
+import { consumeToken } from "../auth/verify.js";
 import type { Executor } from "../db/database.js";
 import type { Requirement, StaffRole } from "../auth/caller.js";
 import type { AppEnv } from "./env.js";
@@ -21,9 +21,7 @@ function requireCaller(requirement: Requirement) {
     const body = new Uint8Array(await c.req.arrayBuffer());
     c.set("rawBody", body);
     const request = { authorization: c.req.header("authorization"), method: c.req.method, target: rawTarget(c), body };
-    const token = c.var.services.benchmarkSkipVerification
-      ? trustTokenForBenchmark(request, c.var.services.now())
-      : await authenticate(request, requirement, c.var.services);
+    const token = await c.var.verifyRequest(request, requirement, c.var.services);
     c.set("caller", token.caller);
     c.set("token", { ...token, spent: false });
     await next();
