@@ -9,7 +9,7 @@ import { createApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db/client.js";
 import type { Services } from "../src/services.js";
-import { parseTokenUnverified } from "../src/auth/verify.js";
+import { parseTokenUnverified } from "../src/auth/token.js";
 
 const config = loadConfig({ ...process.env, ENVIRONMENT: "development" });
 const handle = await openDatabase({ kind: "pg", url: process.env.DATABASE_URL!, max: Number(process.env.BENCH_POOL ?? 40) });

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { consumeToken } from "../auth/verify.js";
+import { consumeToken } from "../auth/spend.js";
 import type { Executor } from "../db/database.js";
 import type { Requirement, StaffRole } from "../auth/caller.js";
 import type { AppEnv } from "./env.js";

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "./env.js";
 import { callingPartner, rawTarget } from "./auth.js";
-import { tokenContext } from "../auth/verify.js";
+import { tokenContext } from "../auth/spend.js";
 import { callerScope } from "../auth/caller.js";
 import { postToLedger, type LedgerOp, type LedgerOutcome, type Posting } from "../ledger/post.js";
 import { sha256Hex } from "../lib/encoding.js";

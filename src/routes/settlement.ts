@@ -3,7 +3,8 @@ import type { AppEnv } from "../http/env.js";
 import { authorizedRead, callingPartner, requirePartner, requireStaff } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
-import { createDraftRun, finalizeRun, getPartnerStatement, getRun, listPartnerStatements, statementsCsv } from "../settlement/runs.js";
+import { createDraftRun, finalizeRun, getRun } from "../settlement/runs.js";
+import { getPartnerStatement, listPartnerStatements, statementsCsv } from "../settlement/statements.js";
 import { IdempotencyHeader, json, jsonBody, security, EmptyBody, optionalBody } from "./common.js";
 
 const Day = z.iso.date().openapi({ example: "2026-11-01" });

@@ -4,8 +4,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../http/env.js";
 import { DomainError } from "../errors.js";
-import { createDraftRun, finalizeRun, getRun, listRuns, statementsCsv, type RunView } from "../settlement/runs.js";
-import { flowsReport, liabilityReport, partnerPositions, type LiabilityMonth } from "../settlement/reports.js";
+import { createDraftRun, finalizeRun, getRun, listRuns } from "../settlement/runs.js";
+import { statementsCsv } from "../settlement/statements.js";
+import { flowsReport, liabilityReport, partnerPositions } from "../settlement/reports.js";
 import {
   endStaffSession,
   staffCsrf,
@@ -15,6 +16,7 @@ import {
   STAFF_SESSION_TTL_SECONDS,
 } from "../settlement/staff-sessions.js";
 import { checkForm, formatPoints, html, Page } from "./layout.js";
+import { LiabilityChart, Message, monthsBack, Nav, RunTable } from "./finance-parts.js";
 
 const COOKIE = "coalesce_finance";
 
@@ -25,120 +27,6 @@ const NOTICES: Record<string, string> = {
   period_finalized: "This period is already finalized.",
   refused: "The request was refused.",
 };
-
-function Message(props: { title: string; message: string }) {
-  return (
-    <Page title={`${props.title} · Coalesce finance`}>
-      <h1>{props.title}</h1>
-      <section class="card">
-        <p>{props.message}</p>
-        <p class="muted">
-          Get a new sign-in link with <code>npm run finance:login</code> (signed with your staff key).
-        </p>
-      </section>
-    </Page>
-  );
-}
-
-function Nav(props: { csrf: string }) {
-  return (
-    <nav aria-label="Finance">
-      <a href="/finance">Reports</a> · <a href="/finance/runs">Settlement runs</a> ·{" "}
-      <form method="post" action="/finance/logout" class="inline">
-        <input type="hidden" name="csrf" value={props.csrf} />
-        <button type="submit" class="secondary">
-          Sign out
-        </button>
-      </form>
-    </nav>
-  );
-}
-
-/** Closing liability per month as bars, issued and redeemed as lines: plain SVG, no script. */
-function LiabilityChart(props: { months: LiabilityMonth[] }) {
-  const W = 720;
-  const H = 240;
-  const pad = 40;
-  const max = Math.max(1, ...props.months.flatMap((m) => [m.points.closing, m.points.issued, m.points.redeemed]));
-  const step = (W - 2 * pad) / Math.max(1, props.months.length);
-  const y = (v: number) => H - pad - ((H - 2 * pad) * Math.max(0, v)) / max;
-  const line = (pick: (m: LiabilityMonth) => number) =>
-    props.months.map((m, i) => `${(pad + step * i + step / 2).toFixed(1)},${y(pick(m)).toFixed(1)}`).join(" ");
-  return (
-    <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="chart-title chart-desc">
-      <title id="chart-title">Liability by month</title>
-      <desc id="chart-desc">Bars: points outstanding at each month's close. Lines: points issued (blue) and redeemed (orange).</desc>
-      <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} stroke="#5b6470" />
-      {props.months.map((m, i) => (
-        <g>
-          <rect x={pad + step * i + step * 0.15} y={y(m.points.closing)} width={step * 0.7} height={H - pad - y(m.points.closing)} fill="#c9dcf2">
-            <title>{`${m.month}: ${formatPoints(m.points.closing)} outstanding`}</title>
-          </rect>
-          <text x={pad + step * i + step / 2} y={H - pad + 16} text-anchor="middle" font-size="11" fill="#5b6470">
-            {m.month.slice(2)}
-          </text>
-        </g>
-      ))}
-      <polyline points={line((m) => m.points.issued)} fill="none" stroke="#0b5cad" stroke-width="2" />
-      <polyline points={line((m) => m.points.redeemed)} fill="none" stroke="#c25e00" stroke-width="2" stroke-dasharray="5 3" />
-      <text x={pad} y={pad - 12} font-size="11" fill="#5b6470">
-        max {formatPoints(max)} points
-      </text>
-    </svg>
-  );
-}
-
-function monthsBack(now: Date, n: number): { from: string; to: string } {
-  const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-  const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (n - 1), 1));
-  return { from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10) };
-}
-
-function RunTable(props: { run: RunView }) {
-  return (
-    <div class="table-wrap">
-      <table>
-        <caption class="visually-hidden">Statements of run {props.run.run_id}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Partner</th>
-            <th scope="col">Number</th>
-            <th scope="col" class="num">Earned</th>
-            <th scope="col" class="num">Reversed</th>
-            <th scope="col" class="num">Burned</th>
-            <th scope="col" class="num">Refunded</th>
-            <th scope="col" class="num">Expired</th>
-            <th scope="col" class="num">Issuance</th>
-            <th scope="col" class="num">Redemption</th>
-            <th scope="col" class="num">Net</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.run.statements.map((s) => (
-            <tr>
-              <th scope="row">{s.partner_id}</th>
-              <td>{s.number ?? "draft"}</td>
-              <td class="num">{formatPoints(s.earned_points)}</td>
-              <td class="num">{formatPoints(s.earn_reversed_points)}</td>
-              <td class="num">{formatPoints(s.burned_points)}</td>
-              <td class="num">{formatPoints(s.burn_refunded_points)}</td>
-              <td class="num">{formatPoints(s.expired_points)}</td>
-              <td class="num">
-                {s.issuance_amount} {s.currency}
-              </td>
-              <td class="num">
-                {s.redemption_amount} {s.currency}
-              </td>
-              <td class="num" data-testid={`net-${s.partner_id}`}>
-                {s.net_amount} {s.currency}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
 
 interface Session {
   token: string;
