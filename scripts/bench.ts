@@ -95,7 +95,7 @@ async function benchHttp(appUrl: string, pgbUrl: string, rows: Row[], results: R
     const allowed = Math.max(0.5, base * 0.1);
     rows.push({
       figure: "4. cost of request verification: earn p99 with vs without (benchmark-only switch)",
-      measured: `+${ms(grow)} (${ms(median(f4.map((x) => x.verified)))} vs ${ms(base)})`,
+      measured: `${grow >= 0 ? "+" : "−"}${ms(Math.abs(grow))} (${ms(median(f4.map((x) => x.verified)))} vs ${ms(base)})`,
       goal: `≤ max(0.5 ms, 10 %) = ${ms(allowed)}`,
       met: grow <= allowed,
     });
