@@ -1,4 +1,7 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { createHarness, type Harness } from "../support/harness.js";
@@ -46,5 +49,21 @@ describe("ledger:verify", () => {
     }
     await h.db.handle.db.execute(sql`delete from members where id = 'mbr_tamperedtamperedtampered0'`);
     expect(await h.verify()).toEqual([]);
+  });
+
+  it("says in one line, without a stack trace, when the embedded database is in use", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "coalesce-verify-"));
+    try {
+      mkdirSync(join(dataDir, "pglite"), { recursive: true });
+      // As `npm start` leaves it while it runs: a lock file naming a live process (this one).
+      writeFileSync(join(dataDir, "pglite.lock"), String(process.pid));
+      const { DATABASE_URL: _unset, ...env } = process.env;
+      const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/ledger-verify.ts"], { env: { ...env, DATA_DIR: dataDir }, encoding: "utf8" });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(/in use by process [0-9]+ \(is `npm start` running\?\)/);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
