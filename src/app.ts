@@ -10,6 +10,8 @@ import { validationFailed } from "./errors.js";
 import { allowedMethodsFinder } from "./http/method-not-allowed.js";
 import { MAX_BODY_BYTES } from "./http/limits.js";
 import { newId } from "./lib/ids.js";
+import { linkBase } from "./config.js";
+import { ProblemSchema } from "./http/schemas.js";
 import type { ServicesProvider } from "./services.js";
 import { authenticate, type RequestVerifier } from "./auth/verify.js";
 import { registerHealth } from "./routes/health.js";
@@ -40,6 +42,24 @@ export interface AppOptions {
   verifyRequest?: RequestVerifier;
   /** Extra routes an entry mounts before the API (Node serves the docs' static files this way). */
   mountBefore?: (app: OpenAPIHono<AppEnv>) => void;
+}
+
+/**
+ * Every route that takes an Idempotency-Key can answer 409 `idempotency_key_reused`: declared
+ * once here for all of them (merged into a 409 the route already documents), so no route forgets it.
+ */
+function declareIdempotencyConflicts(app: OpenAPIHono<AppEnv>): void {
+  const reused = "`idempotency_key_reused`: this Idempotency-Key was used for a different request.";
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type !== "route") continue;
+    const headers = definition.route.request?.headers as { shape?: Record<string, unknown> } | undefined;
+    if (!headers?.shape || !("idempotency-key" in headers.shape)) continue;
+    const responses = definition.route.responses as Record<string, { description: string; content?: unknown }>;
+    const existing = responses[409];
+    responses[409] = existing
+      ? { ...existing, description: `${existing.description} Or ${reused}` }
+      : { description: reused, content: { "application/problem+json": { schema: ProblemSchema } } };
+  }
 }
 
 /** The one Hono app both entries (Worker, Node) serve. */
@@ -104,8 +124,11 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     scheme: "bearer",
     bearerFormat: "JWT (coalition-request+jwt), a fresh signed token per request",
   });
-  app.doc31("/openapi.json", {
+  declareIdempotencyConflicts(app);
+  app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
+    // Where the API answers, from configuration (never from the request's Host).
+    servers: [{ url: linkBase(c.var.services.config) }],
     info: {
       title: "Coalesce partner and staff API",
       version: API_VERSION,
@@ -113,7 +136,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
         "The coalition loyalty network's wire contract. Every partner and staff call is a signed request: " +
         "see the Authentication section of the partner API guide. Errors are RFC 9457 problem+json.",
     },
-  });
+  }));
 
   const allowedMethods = allowedMethodsFinder(app);
   app.notFound((c) => {

@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import type { ErrorCode } from "../errors.js";
+import { STATUS_BY_CODE } from "./problem.js";
 
 export const ProblemSchema = z
   .object({
@@ -6,7 +8,7 @@ export const ProblemSchema = z
     title: z.string(),
     status: z.int(),
     detail: z.string(),
-    code: z.string().openapi({ example: "insufficient_points" }),
+    code: z.enum(Object.keys(STATUS_BY_CODE) as [ErrorCode, ...ErrorCode[]]).openapi({ example: "insufficient_points" }),
     request_id: z.string().openapi({ example: "req_01jd8x9k2m3n4p5q6r7s8t9v0w" }),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })

@@ -5,7 +5,7 @@ import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
 import { listDeadEvents, redeliverEvent } from "../events/admin.js";
 import { PartnerId } from "../partners/document.js";
-import { IdempotencyHeader, json, security, EmptyBody, optionalBody } from "./common.js";
+import { IdempotencyHeader, json, security, EmptyBody, optionalBody, LimitQuery } from "./common.js";
 
 const EventSchema = z
   .object({
@@ -30,7 +30,7 @@ const dead = createRoute({
   request: {
     query: z.strictObject({
       partner_id: PartnerId.optional(),
-      limit: z.string().regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 200").transform(Number).pipe(z.int().min(1).max(200)).optional(),
+      limit: LimitQuery,
     }),
   },
   responses: { 200: json(z.object({ data: z.array(EventSchema) }).openapi("WebhookEventList"), "Dead events."), ...commonErrors },

@@ -28,3 +28,15 @@ export const ExternalRef = z.string().min(1).max(128).openapi({ description: "Yo
 export const EmptyBody = z.strictObject({}).openapi("Empty", { description: "An empty object; an empty body is read as {}." });
 /** A body that may be left out, for routes whose input is all optional. */
 export const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { "application/json": { schema } } });
+
+/**
+ * `?limit=`: 1–200, default 50; out of range is 422, never clamped. Query strings arrive as text,
+ * so only digits are read, but the document declares it an integer, as clients send it.
+ */
+export const LimitQuery = z
+  .string()
+  .regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 200")
+  .transform(Number)
+  .pipe(z.int().min(1).max(200))
+  .optional()
+  .openapi({ type: "integer", minimum: 1, maximum: 200, default: 50, description: "1–200, default 50." });

@@ -8,7 +8,7 @@ import { quoteEarn } from "../ledger/post.js";
 import { getTransaction, listTransactions } from "../ledger/queries.js";
 import { resolveMember } from "../members/members.js";
 import { CurrencyCode } from "../partners/document.js";
-import { BalanceSchema, IdempotencyHeader, json, jsonBody, security, EmptyBody, optionalBody } from "./common.js";
+import { BalanceSchema, IdempotencyHeader, json, jsonBody, security, EmptyBody, optionalBody, LimitQuery } from "./common.js";
 
 const Points = z.int().min(1).max(1_000_000_000).openapi({ description: "1 to 1,000,000,000 points." });
 const Reference = z.string().min(1).max(128).openapi({ description: "Your reference for this operation (order, booking…), 1–128 characters." });
@@ -178,13 +178,7 @@ const routes = {
     request: {
       query: z.strictObject({
         member: MemberRef.optional(),
-        limit: z
-          .string()
-          .regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 200")
-          .transform(Number)
-          .pipe(z.int().min(1).max(200))
-          .optional()
-          .openapi({ description: "1–200, default 50." }),
+        limit: LimitQuery,
         cursor: z.string().min(1).max(200).optional(),
       }),
     },

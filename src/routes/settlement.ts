@@ -5,7 +5,7 @@ import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { commonErrors, problem } from "../http/schemas.js";
 import { createDraftRun, finalizeRun, getRun } from "../settlement/runs.js";
 import { getPartnerStatement, listPartnerStatements, statementsCsv } from "../settlement/statements.js";
-import { IdempotencyHeader, json, jsonBody, security, EmptyBody, optionalBody } from "./common.js";
+import { IdempotencyHeader, json, jsonBody, security, EmptyBody, optionalBody, LimitQuery } from "./common.js";
 
 const Day = z.iso.date().openapi({ example: "2026-11-01" });
 const Amount = z.string().openapi({ description: "Exact decimal in the settlement currency, rounded half-even to minor units once.", example: "1234.56" });
@@ -104,7 +104,7 @@ const routes = {
     middleware: [requirePartner()],
     request: {
       query: z.strictObject({
-        limit: z.string().regex(/^[0-9]{1,3}$/, "must be an integer from 1 to 200").transform(Number).pipe(z.int().min(1).max(200)).optional(),
+        limit: LimitQuery,
         cursor: z.string().min(1).max(200).optional(),
       }),
     },

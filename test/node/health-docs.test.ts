@@ -51,6 +51,24 @@ describe("API description", () => {
     expect(doc.components.schemas.Problem).toBeDefined();
   });
 
+  it("declares what integrators' tools need: 409 on every idempotent POST, integer limits, servers, the problem codes", async () => {
+    type Op = { parameters?: { name: string; in: string; schema: { type?: string } }[]; responses: Record<string, unknown> };
+    const doc = (await (await t.app.request("/openapi.json")).json()) as {
+      servers: { url: string }[];
+      paths: Record<string, Record<string, Op>>;
+      components: { schemas: { Problem: { properties: { code: { enum: string[] } } } } };
+    };
+    expect(doc.servers).toEqual([{ url: "http://coalesce.test" }]);
+    const ops = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ key: `${method} ${path}`, op })));
+    const idempotent = ops.filter(({ op }) => op.parameters?.some((p) => p.name === "idempotency-key"));
+    expect(idempotent.length).toBeGreaterThanOrEqual(14);
+    expect(idempotent.filter(({ op }) => !op.responses["409"]).map(({ key }) => key)).toEqual([]);
+    const limits = ops.flatMap(({ key, op }) => (op.parameters ?? []).filter((p) => p.name === "limit").map((p) => ({ key, type: p.schema.type })));
+    expect(limits.length).toBeGreaterThanOrEqual(3);
+    expect(limits.filter((l) => l.type !== "integer")).toEqual([]);
+    expect(doc.components.schemas.Problem.properties.code.enum).toEqual(expect.arrayContaining(["validation_failed", "idempotency_key_reused", "insufficient_points", "rate_limited"]));
+  });
+
   it("serves /docs and every file it loads from this origin, with no CDN", async () => {
     const res = await t.app.request("/docs");
     expect(res.status).toBe(200);
