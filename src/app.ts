@@ -44,21 +44,45 @@ export interface AppOptions {
   mountBefore?: (app: OpenAPIHono<AppEnv>) => void;
 }
 
+/** `post /v1/members/{member}/link-codes` → `postV1MembersMemberLinkCodes`: stable, unique, generator-friendly. */
+function operationId(method: string, path: string): string {
+  const words = [method, ...path.split(/[/{}._-]+/)].filter(Boolean);
+  return words.map((w, i) => (i === 0 ? w.toLowerCase() : w[0]!.toUpperCase() + w.slice(1))).join("");
+}
+
+type DocResponse = { description: string; content?: unknown; headers?: Record<string, unknown> };
+const header = (description: string, type: "string" | "integer") => ({ description, schema: { type } });
+
 /**
- * Every route that takes an Idempotency-Key can answer 409 `idempotency_key_reused`: declared
- * once here for all of them (merged into a 409 the route already documents), so no route forgets it.
+ * What every route's document needs and no route should have to repeat, added once here:
+ * an operationId; `security: []` where no signature is asked; the request id header on every
+ * answer; `Retry-After` on 429 and 503; and, on routes that take an Idempotency-Key,
+ * `Idempotent-Replayed` on success and 409 `idempotency_key_reused` (merged into a 409 the route
+ * already documents).
  */
-function declareIdempotencyConflicts(app: OpenAPIHono<AppEnv>): void {
+function annotateDocument(app: OpenAPIHono<AppEnv>): void {
   const reused = "`idempotency_key_reused`: this Idempotency-Key was used for a different request.";
   for (const definition of app.openAPIRegistry.definitions) {
     if (definition.type !== "route") continue;
-    const headers = definition.route.request?.headers as { shape?: Record<string, unknown> } | undefined;
-    if (!headers?.shape || !("idempotency-key" in headers.shape)) continue;
-    const responses = definition.route.responses as Record<string, { description: string; content?: unknown }>;
-    const existing = responses[409];
-    responses[409] = existing
-      ? { ...existing, description: `${existing.description} Or ${reused}` }
-      : { description: reused, content: { "application/problem+json": { schema: ProblemSchema } } };
+    const route = definition.route;
+    route.operationId ??= operationId(route.method, route.path);
+    route.security ??= [];
+    const headers = route.request?.headers as { shape?: Record<string, unknown> } | undefined;
+    const idempotent = !!headers?.shape && "idempotency-key" in headers.shape;
+    const responses = route.responses as Record<string, DocResponse>;
+    // Route configs are module constants shared by every app built: each step here is idempotent.
+    if (idempotent && !responses[409]?.description.includes(reused)) {
+      const existing = responses[409];
+      responses[409] = existing
+        ? { ...existing, description: `${existing.description} Or ${reused}` }
+        : { description: reused, content: { "application/problem+json": { schema: ProblemSchema } } };
+    }
+    for (const [status, response] of Object.entries(responses)) {
+      const extra: Record<string, unknown> = { "X-Request-Id": header("This request's id (also in problem bodies as request_id).", "string") };
+      if (status === "429" || status === "503") extra["Retry-After"] = header("Seconds to wait before retrying.", "integer");
+      if (idempotent && status.startsWith("2")) extra["Idempotent-Replayed"] = header("`true` when this is the stored answer of an earlier request with the same key.", "string");
+      responses[status] = { ...response, headers: { ...(response.headers ?? {}), ...extra } };
+    }
   }
 }
 
@@ -124,7 +148,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     scheme: "bearer",
     bearerFormat: "JWT (coalition-request+jwt), a fresh signed token per request",
   });
-  declareIdempotencyConflicts(app);
+  annotateDocument(app);
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     // Where the API answers, from configuration (never from the request's Host).

@@ -67,6 +67,21 @@ describe("API description", () => {
     expect(limits.length).toBeGreaterThanOrEqual(3);
     expect(limits.filter((l) => l.type !== "integer")).toEqual([]);
     expect(doc.components.schemas.Problem.properties.code.enum).toEqual(expect.arrayContaining(["validation_failed", "idempotency_key_reused", "insufficient_points", "rate_limited"]));
+    // Every operation has a unique operationId; public routes say they need no signature.
+    const ids = ops.map(({ op }) => (op as Op & { operationId?: string }).operationId);
+    expect(ids.every((id) => typeof id === "string" && /^[a-z][A-Za-z0-9]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect((doc.paths["/health"]!.get as Op & { security?: unknown[] }).security).toEqual([]);
+    // Headers integrators read: the request id everywhere, Retry-After on 429/503, Idempotent-Replayed on replays.
+    const earn = doc.paths["/v1/earn"]!.post!.responses as Record<string, { headers?: Record<string, unknown> }>;
+    expect(Object.keys(earn["201"]!.headers ?? {})).toEqual(expect.arrayContaining(["X-Request-Id", "Idempotent-Replayed"]));
+    expect(Object.keys(earn["429"]!.headers ?? {})).toContain("Retry-After");
+    expect(Object.keys(earn["503"]!.headers ?? {})).toContain("Retry-After");
+    // Building another app does not stack the shared route configs' annotations.
+    createNodeApp(t.config, t.db.handle);
+    const again = (await (await t.app.request("/openapi.json")).json()) as { paths: Record<string, Record<string, Op>> };
+    const desc = (again.paths["/v1/admin/partners"]!.post!.responses["409"] as { description: string }).description;
+    expect(desc.match(/idempotency_key_reused/g)).toHaveLength(1);
   });
 
   it("serves /docs and every file it loads from this origin, with no CDN", async () => {
