@@ -1,4 +1,5 @@
 import { linkBase } from "../config.js";
+import { WEB_TOKEN_PATTERN } from "../auth/web-sessions.js";
 import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -204,7 +205,7 @@ export function registerPortal(app: OpenAPIHono<AppEnv>) {
   app.get("/portal/login/:token", async (c) => {
     const token = c.req.param("token");
     // Showing the page does not spend the link, so a link preview cannot burn it; the button does.
-    if (!/^[A-Za-z0-9_-]{20,100}$/.test(token) || !(await loginIsUsable(c.var.services.db(), token, c.var.services.now())))
+    if (!(await loginIsUsable(c.var.services.db(), token, c.var.services.now())))
       return html(c, <Expired title="This link has expired" message="Account links work once, for 10 minutes." />, 410);
     return html(c, <LoginPage token={token} />);
   });
@@ -213,7 +214,8 @@ export function registerPortal(app: OpenAPIHono<AppEnv>) {
     const form = (await c.req.parseBody()) as Record<string, string>;
     const token = typeof form.token === "string" ? form.token : "";
     const db = c.var.services.db();
-    const session = /^[A-Za-z0-9_-]{20,100}$/.test(token) ? await db.transaction((tx) => startPortalSession(tx, token, c.var.services.now())) : null;
+    // A token of the wrong shape opens no transaction; the session module checks the same pattern.
+    const session = WEB_TOKEN_PATTERN.test(token) ? await db.transaction((tx) => startPortalSession(tx, token, c.var.services.now())) : null;
     if (!session) return html(c, <Expired title="This link has expired" message="Account links work once, for 10 minutes." />, 410);
     setCookie(c, COOKIE, session.sessionToken, {
       httpOnly: true,
