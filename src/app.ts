@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import type { Context } from "hono";
 import type { AppEnv } from "./http/env.js";
-import { errorToResponse, problemResponse } from "./http/problem.js";
+import { errorToResponse, problemResponse, STATUS_BY_CODE } from "./http/problem.js";
 import { targetName, validationError } from "./http/validation.js";
 import { findUnstorableText } from "./lib/text.js";
 import { validationFailed } from "./errors.js";
@@ -11,7 +11,9 @@ import { allowedMethodsFinder } from "./http/method-not-allowed.js";
 import { MAX_BODY_BYTES } from "./http/limits.js";
 import { newId } from "./lib/ids.js";
 import { linkBase } from "./config.js";
-import { ProblemSchema } from "./http/schemas.js";
+import { declaredCodes, ProblemSchema } from "./http/schemas.js";
+import { PROBLEM_CATALOG } from "./http/problem-catalog.js";
+import type { ErrorCode } from "./errors.js";
 import type { ServicesProvider } from "./services.js";
 import { authenticate, type RequestVerifier } from "./auth/verify.js";
 import { registerHealth } from "./routes/health.js";
@@ -28,6 +30,7 @@ import { registerStaff } from "./routes/staff.js";
 import { registerAdminWebhooks } from "./routes/admin-webhooks.js";
 import { registerPortal } from "./web/portal.js";
 import { registerFinance } from "./web/finance.js";
+import { registerProblemPages } from "./web/problems.js";
 
 export const API_VERSION = "1.0.0";
 
@@ -44,47 +47,147 @@ export interface AppOptions {
   mountBefore?: (app: OpenAPIHono<AppEnv>) => void;
 }
 
-/** `post /v1/members/{member}/link-codes` → `postV1MembersMemberLinkCodes`: stable, unique, generator-friendly. */
-function operationId(method: string, path: string): string {
-  const words = [method, ...path.split(/[/{}._-]+/)].filter(Boolean);
-  return words.map((w, i) => (i === 0 ? w.toLowerCase() : w[0]!.toUpperCase() + w.slice(1))).join("");
-}
+/**
+ * Each operation's id, read as the method a generated client gets (`createEarn`,
+ * `listTransactions`). A route missing here fails the document test, so none falls back to a
+ * generated name.
+ */
+export const OPERATION_IDS: Record<string, string> = {
+  "get /health": "getHealth",
+  "get /.well-known/jwks.json": "getPlatformKeys",
+  "post /v1/admin/partners": "createPartner",
+  "patch /v1/admin/partners/{partner_id}": "updatePartner",
+  "post /v1/admin/partners/{partner_id}/keys": "addPartnerKey",
+  "delete /v1/admin/partners/{partner_id}/keys/{kid}": "revokePartnerKey",
+  "post /v1/admin/partners/{partner_id}/funding": "changePartnerFunding",
+  "post /v1/admin/partners/{partner_id}/prepaid-blocks": "addPrepaidBlock",
+  "post /v1/admin/members/{member_id}/erasure": "eraseMember",
+  "post /v1/admin/promotions": "createPromotion",
+  "get /v1/admin/promotions/{promotion_id}": "getPromotion",
+  "get /v1/admin/webhooks/dead": "listDeadWebhooks",
+  "post /v1/admin/webhooks/{event_id}/redeliver": "redeliverWebhook",
+  "post /v1/members": "enrolMember",
+  "get /v1/members/{member}": "getMember",
+  "post /v1/members/{member}/link-codes": "createLinkCode",
+  "post /v1/links": "createLink",
+  "delete /v1/members/{member}/link": "deleteLink",
+  "post /v1/members/{member}/portal-sessions": "createPortalSession",
+  "post /v1/earn/quote": "quoteEarn",
+  "post /v1/earn": "createEarn",
+  "post /v1/burn": "createBurn",
+  "post /v1/holds": "createHold",
+  "post /v1/holds/{hold_id}/capture": "captureHold",
+  "post /v1/holds/{hold_id}/void": "voidHold",
+  "post /v1/transactions/{transaction_id}/reversals": "createReversal",
+  "get /v1/transactions": "listTransactions",
+  "get /v1/transactions/{transaction_id}": "getTransaction",
+  "post /v1/settlement-runs": "createSettlementRun",
+  "get /v1/settlement-runs/{run_id}": "getSettlementRun",
+  "post /v1/settlement-runs/{run_id}/finalize": "finalizeSettlementRun",
+  "get /v1/settlement-runs/{run_id}/statements.csv": "getSettlementRunCsv",
+  "get /v1/statements": "listStatements",
+  "get /v1/statements/{statement_id}": "getStatement",
+  "get /v1/reports/liability": "getLiabilityReport",
+  "get /v1/reports/flows": "getFlowsReport",
+  "get /v1/reports/partners": "getPartnersReport",
+  "post /v1/staff/sign-in-links": "createStaffSignInLink",
+};
 
 type DocResponse = { description: string; content?: unknown; headers?: Record<string, unknown> };
 const header = (description: string, type: "string" | "integer") => ({ description, schema: { type } });
 
+const AUTH_CODES: ErrorCode[] = [
+  "missing_token", "malformed_token", "unknown_key", "algorithm_not_allowed", "signature_invalid", "token_expired",
+  "token_not_yet_valid", "lifetime_too_long", "issuer_invalid", "audience_invalid", "type_invalid", "replayed_token",
+  "request_mismatch", "body_mismatch", "role_forbidden",
+];
+
+interface RouteShape {
+  security?: Record<string, unknown>[];
+  request?: { body?: unknown; params?: unknown; query?: unknown; headers?: { shape?: Record<string, unknown> } };
+}
+
+/** The codes any route of this shape can answer with, whatever its own verbs do. */
+function codesEveryRouteGives(route: RouteShape): ErrorCode[] {
+  const scheme = Object.keys(route.security?.[0] ?? {})[0];
+  const request = route.request ?? {};
+  const idempotent = !!request.headers?.shape && "idempotency-key" in request.headers.shape;
+  // The body limit and the database are in front of every route.
+  const codes: ErrorCode[] = ["payload_too_large", "service_unavailable"];
+  if (request.body || request.params || request.query || request.headers) codes.push("validation_failed");
+  if (request.body) codes.push("malformed_request", "unsupported_media_type");
+  if (scheme) codes.push(...AUTH_CODES);
+  if (scheme === "PartnerSignature") codes.push("partner_suspended", "rate_limited");
+  if (idempotent) codes.push("idempotency_key_required", "idempotency_key_reused");
+  return codes;
+}
+
 /**
- * What every route's document needs and no route should have to repeat, added once here:
- * an operationId; `security: []` where no signature is asked; the request id header on every
- * answer; `Retry-After` on 429 and 503; and, on routes that take an Idempotency-Key,
- * `Idempotent-Replayed` on success and 409 `idempotency_key_reused` (merged into a 409 the route
- * already documents).
+ * What every route's document needs and no route should have to repeat, added once here: the
+ * operationId; `security: []` where no signature is asked; for each error status, the exact
+ * problem codes the operation can return (its own, declared with `problem()`, and those its
+ * kind of route gives) as an enum, each described; the request id header on every answer;
+ * `Retry-After` on 429 and 503; `Idempotent-Replayed` on idempotent successes.
  */
 function annotateDocument(app: OpenAPIHono<AppEnv>): void {
-  const reused = "`idempotency_key_reused`: this Idempotency-Key was used for a different request.";
   for (const definition of app.openAPIRegistry.definitions) {
     if (definition.type !== "route") continue;
     const route = definition.route;
-    route.operationId ??= operationId(route.method, route.path);
+    // Route configs are module constants shared by every app built: each step here is idempotent.
+    const key = `${route.method} ${route.path}`;
+    const id = route.operationId ?? OPERATION_IDS[key];
+    if (!id) throw new Error(`no operationId for ${key}: add it to OPERATION_IDS`);
+    route.operationId = id;
     route.security ??= [];
+    const responses = route.responses as Record<string, DocResponse>;
     const headers = route.request?.headers as { shape?: Record<string, unknown> } | undefined;
     const idempotent = !!headers?.shape && "idempotency-key" in headers.shape;
-    const responses = route.responses as Record<string, DocResponse>;
-    // Route configs are module constants shared by every app built: each step here is idempotent.
-    if (idempotent && !responses[409]?.description.includes(reused)) {
-      const existing = responses[409];
-      responses[409] = existing
-        ? { ...existing, description: `${existing.description} Or ${reused}` }
-        : { description: reused, content: { "application/problem+json": { schema: ProblemSchema } } };
+
+    const byStatus = new Map<string, { codes: Set<ErrorCode>; said: string[] }>();
+    const add = (code: ErrorCode, said?: string) => {
+      const status = String(STATUS_BY_CODE[code]);
+      const entry = byStatus.get(status) ?? { codes: new Set(), said: [] };
+      entry.codes.add(code);
+      if (said && !entry.said.includes(said)) entry.said.push(said);
+      byStatus.set(status, entry);
+    };
+    for (const response of Object.values(responses)) {
+      const own = declaredCodes(response);
+      if (own) for (const code of own) add(code, response.description);
+      const built = builtProblems.get(response);
+      for (const code of built?.codes ?? []) {
+        add(code);
+        for (const said of built!.said) add(code, said);
+      }
+    }
+    for (const code of codesEveryRouteGives(route as RouteShape)) add(code);
+    for (const [status, { codes, said }] of byStatus) {
+      const list = [...codes].sort();
+      const lines = list.map((code) => `- \`${code}\`: ${PROBLEM_CATALOG[code].meaning}`);
+      const response = {
+        description: [...said, ...lines].join("\n"),
+        content: {
+          "application/problem+json": {
+            schema: { allOf: [{ $ref: "#/components/schemas/Problem" }, { type: "object", properties: { code: { type: "string", enum: list } } }] },
+          },
+        },
+      };
+      responses[status] = response;
     }
     for (const [status, response] of Object.entries(responses)) {
       const extra: Record<string, unknown> = { "X-Request-Id": header("This request's id (also in problem bodies as request_id).", "string") };
       if (status === "429" || status === "503") extra["Retry-After"] = header("Seconds to wait before retrying.", "integer");
       if (idempotent && status.startsWith("2")) extra["Idempotent-Replayed"] = header("`true` when this is the stored answer of an earlier request with the same key.", "string");
-      responses[status] = { ...response, headers: { ...(response.headers ?? {}), ...extra } };
+      const annotated = { ...response, headers: { ...(response.headers ?? {}), ...extra } };
+      const problems = byStatus.get(status);
+      if (problems) builtProblems.set(annotated, { codes: [...problems.codes], said: problems.said });
+      responses[status] = annotated;
     }
   }
 }
+
+/** Responses built here (for an earlier app over the same route configs): their codes and the routes' own words. */
+const builtProblems = new WeakMap<object, { codes: ErrorCode[]; said: string[] }>();
 
 /** The one Hono app both entries (Worker, Node) serve. */
 export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
@@ -142,11 +245,20 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerAdminWebhooks(app);
   registerPortal(app);
   registerFinance(app);
+  registerProblemPages(app);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "SignedRequest", {
+  app.openAPIRegistry.register("Problem", ProblemSchema);
+  app.openAPIRegistry.registerComponent("securitySchemes", "PartnerSignature", {
     type: "http",
     scheme: "bearer",
-    bearerFormat: "JWT (coalition-request+jwt), a fresh signed token per request",
+    bearerFormat: "JWS (typ coalition-request+jwt), a fresh token per request signed with one of your registered keys",
+    description: "See the signing guide (docs/signing.md): iss is your partner id; htm, htu and bsh bind the token to this request.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "StaffSignature", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWS (typ coalition-request+jwt) signed with an operator key, with sub and role claims",
+    description: "Operator staff: iss is the operator issuer; role is admin or finance, as the route needs.",
   });
   annotateDocument(app);
   app.doc31("/openapi.json", (c) => ({

@@ -7,7 +7,7 @@ import { runIdempotent, type StoredResponse } from "../idempotency.js";
 import type { AppEnv } from "./env.js";
 import { spendToken } from "./auth.js";
 import { requestFingerprint } from "./ledger.js";
-import { problemBody } from "./problem.js";
+import { problemBase, problemBody } from "./problem.js";
 
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
@@ -37,7 +37,7 @@ export async function idempotent(c: Context<AppEnv>, effect: (tx: Tx) => Promise
     { scope: callerScope(c.var.caller), key, fingerprint },
     effect,
     (err) => {
-      const problem = problemBody(err.code, err.detail, c.var.requestId, err.extra.errors);
+      const problem = problemBody(err.code, err.detail, c.var.requestId, err.extra.errors, problemBase(c));
       return { status: problem.status, body: problem };
     },
     (tx) => spendToken(c, tx),

@@ -16,10 +16,10 @@ export async function requestFingerprint(c: Context<AppEnv>): Promise<string> {
 const SUCCESS_STATUS: Record<LedgerOp, 200 | 201> = { earn: 201, burn: 201, hold: 201, capture: 200, void: 200, reverse: 201 };
 
 /** A ledger outcome as HTTP: a result with its op's status, a refusal as problem+json from the one code table. */
-export function renderOutcome(op: LedgerOp, outcome: LedgerOutcome): { status: number; body: unknown } {
+export function renderOutcome(op: LedgerOp, outcome: LedgerOutcome, problemBase?: string): { status: number; body: unknown } {
   if ("stored" in outcome) return outcome.stored; // answered before outcomes were stored as domain values
   if ("refusal" in outcome) {
-    const problem = problemBody(outcome.refusal.code, outcome.refusal.detail, outcome.request_id);
+    const problem = problemBody(outcome.refusal.code, outcome.refusal.detail, outcome.request_id, undefined, problemBase);
     return { status: problem.status, body: problem };
   }
   return { status: SUCCESS_STATUS[op], body: outcome.result };
@@ -38,7 +38,7 @@ export async function ledgerPosting(c: Context<AppEnv>, posting: Posting): Promi
     now: services.now(),
   });
   c.var.token.spent = true;
-  const { status, body } = renderOutcome(posting.op, outcome);
+  const { status, body } = renderOutcome(posting.op, outcome, services.config.publicBaseUrl);
   const headers: Record<string, string> = { "content-type": status >= 400 ? "application/problem+json" : "application/json" };
   if (outcome.replayed) headers["idempotent-replayed"] = "true";
   return new Response(JSON.stringify(body), { status, headers });

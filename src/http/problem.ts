@@ -1,6 +1,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { DomainError, type ErrorCode, type FieldError } from "../errors.js";
+import { PROBLEM_CATALOG } from "./problem-catalog.js";
+import type { Config } from "../config.js";
 import { describeDriverError, isDatabaseUnavailable } from "../db/errors.js";
 
 /** The one place an error code becomes an HTTP status. */
@@ -49,20 +51,14 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   service_unavailable: 503,
 };
 
-const TITLES: Partial<Record<ErrorCode, string>> = {
-  malformed_request: "Malformed request",
-  not_found: "Not found",
-  member_not_found: "Member not found",
-  method_not_allowed: "Method not allowed",
-  payload_too_large: "Payload too large",
-  unsupported_media_type: "Unsupported media type",
-  validation_failed: "Validation failed",
-  rate_limited: "Too many requests",
-  internal_error: "Internal error",
-  service_unavailable: "Service unavailable",
-};
-
-export const PROBLEM_TYPE_BASE = "https://docs.coalesce.dev/problems/";
+/**
+ * Where problem `type` URIs point: `/problems/<code>` on this server (a page saying what the code
+ * means and what to do). Relative to the public base URL when one is configured; RFC 9457 allows
+ * a relative reference otherwise.
+ */
+export function problemType(code: ErrorCode, base = ""): string {
+  return `${base}/problems/${code}`;
+}
 
 export interface ProblemBody {
   type: string;
@@ -75,12 +71,12 @@ export interface ProblemBody {
 }
 
 function titleFor(code: ErrorCode): string {
-  return TITLES[code] ?? code.replace(/_/g, " ").replace(/^./, (ch) => ch.toUpperCase());
+  return PROBLEM_CATALOG[code].title;
 }
 
-export function problemBody(code: ErrorCode, detail: string, requestId: string, errors?: FieldError[]): ProblemBody {
+export function problemBody(code: ErrorCode, detail: string, requestId: string, errors?: FieldError[], base?: string): ProblemBody {
   const body: ProblemBody = {
-    type: PROBLEM_TYPE_BASE + code.replace(/_/g, "-"),
+    type: problemType(code, base),
     title: titleFor(code),
     status: STATUS_BY_CODE[code],
     detail,
@@ -91,6 +87,12 @@ export function problemBody(code: ErrorCode, detail: string, requestId: string, 
   return body;
 }
 
+/** The absolute base for `type` URIs, when the request got as far as having services. */
+export function problemBase(c: Context): string | undefined {
+  const services = c.get("services" as never) as { config?: Config } | undefined;
+  return services?.config?.publicBaseUrl;
+}
+
 export function problemResponse(
   c: Context,
   code: ErrorCode,
@@ -98,7 +100,7 @@ export function problemResponse(
   extra: DomainError["extra"] = {},
 ): Response {
   const requestId = (c.get("requestId" as never) as string | undefined) ?? "req_unknown";
-  const body = problemBody(code, detail, requestId, extra.errors);
+  const body = problemBody(code, detail, requestId, extra.errors, problemBase(c));
   const headers: Record<string, string> = { "content-type": "application/problem+json", "cache-control": "no-store" };
   if (extra.retryAfterSeconds !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(extra.retryAfterSeconds)));
   if (extra.allow) headers["allow"] = extra.allow.join(", ");

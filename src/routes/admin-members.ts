@@ -2,9 +2,9 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
 import { requireStaff } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
-import { commonErrors, problem } from "../http/schemas.js";
+import { problem } from "../http/schemas.js";
 import { eraseMember } from "../members/erasure.js";
-import { IdempotencyHeader, json, security, EmptyBody, optionalBody } from "./common.js";
+import { IdempotencyHeader, json, security, staffSecurity, EmptyBody, optionalBody } from "./common.js";
 
 const erase = createRoute({
   method: "post",
@@ -14,7 +14,7 @@ const erase = createRoute({
   description:
     "Role: admin. Every partner's customer reference for the member is removed and its links, link codes and portal sessions end. " +
     "The ledger, balances and settlement totals stay exactly as they were. Repeating it is harmless.",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin"), requireIdempotencyKey()] as const,
   request: {
     params: z.object({ member_id: z.string().regex(/^mbr_[0-9a-z]{26}$/).openapi({ param: { name: "member_id", in: "path" } }) }),
@@ -26,8 +26,7 @@ const erase = createRoute({
       z.object({ member_id: z.string(), status: z.literal("erased"), erased_at: z.string(), links_removed: z.int() }).openapi("Erasure"),
       "Erased.",
     ),
-    404: problem("No such member."),
-    ...commonErrors,
+    404: problem("No such member.", "member_not_found"),
   },
 });
 

@@ -2,9 +2,9 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
 import { requireStaff, spendToken } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
-import { commonErrors, problem } from "../http/schemas.js";
+import { problem } from "../http/schemas.js";
 import { EarnRule, FundingChange, PartnerDocument, PartnerId, PartnerPatch, PublicJwk, Settlement } from "../partners/document.js";
-import { IdempotencyHeader, json, jsonBody, security } from "./common.js";
+import { IdempotencyHeader, json, jsonBody, security, staffSecurity } from "./common.js";
 import { buyPrepaidBlock } from "../settlement/prepaid.js";
 import { addPartnerKey, changeFunding, createPartner, revokePartnerKey, updatePartner, type PartnerPolicy } from "../partners/admin.js";
 import type { Context } from "hono";
@@ -46,10 +46,10 @@ const create = createRoute({
   tags: ["Admin"],
   summary: "Register a partner",
   description: "Role: admin. The body is a partner document, the same schema as a file in `partners/`.",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin"), requireIdempotencyKey()] as const,
   request: { headers: IdempotencyHeader, body: jsonBody(PartnerDocument) },
-  responses: { 201: json(PartnerSchema, "The partner."), 409: problem("A partner with this id exists."), ...commonErrors },
+  responses: { 201: json(PartnerSchema, "The partner."), 409: problem("A partner with this id exists.", "already_exists") },
 });
 
 
@@ -62,10 +62,10 @@ const patch = createRoute({
     "Role: admin. JSON merge semantics: only the fields sent change, `settlement` field by field, and `null` removes an optional field. " +
     "Funding mode (prepaid or postpaid) is never changed here: see `POST /v1/admin/partners/{partner_id}/funding`. " +
     "Suspending a partner refuses its next request with 403 `partner_suspended`.",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin")] as const,
   request: { params: PartnerParam, body: jsonBody(PartnerPatch) },
-  responses: { 200: json(PartnerSchema, "The partner as it is now."), 404: problem("No such partner."), ...commonErrors },
+  responses: { 200: json(PartnerSchema, "The partner as it is now."), 404: problem("No such partner.", "not_found") },
 });
 
 const addKey = createRoute({
@@ -74,10 +74,10 @@ const addKey = createRoute({
   tags: ["Admin"],
   summary: "Register a partner public key",
   description: "Role: admin. Several keys may be active at once, for rotation.",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin"), requireIdempotencyKey()] as const,
   request: { params: PartnerParam, headers: IdempotencyHeader, body: jsonBody(z.strictObject({ jwk: PublicJwk })) },
-  responses: { 201: json(KeySchema, "The key."), 404: problem("No such partner."), 409: problem("The kid is taken."), ...commonErrors },
+  responses: { 201: json(KeySchema, "The key."), 404: problem("No such partner.", "not_found"), 409: problem("The kid is taken.", "already_exists") },
 });
 
 const revokeKey = createRoute({
@@ -86,12 +86,12 @@ const revokeKey = createRoute({
   tags: ["Admin"],
   summary: "Revoke a partner key",
   description: "Role: admin. The key stops working at once, on every instance.",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin")] as const,
   request: {
     params: PartnerParam.extend({ kid: z.string().min(1).max(128).openapi({ param: { name: "kid", in: "path" } }) }),
   },
-  responses: { 204: { description: "Revoked (or already revoked)." }, 404: problem("No such partner or key."), ...commonErrors },
+  responses: { 204: { description: "Revoked (or already revoked)." }, 404: problem("No such partner or key.", "not_found") },
 });
 
 const funding = createRoute({
@@ -102,13 +102,12 @@ const funding = createRoute({
   description:
     "Role: admin. The only way to change funding mode. To prepaid: the balance starts at 0; buy blocks with `prepaid-blocks`. " +
     "To postpaid: the remaining prepaid balance is given up and reported as `forfeited_prepaid_points`. The current mode again changes nothing.",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin"), requireIdempotencyKey()] as const,
   request: { params: PartnerParam, headers: IdempotencyHeader, body: jsonBody(FundingChange) },
   responses: {
     200: json(PartnerSchema.extend({ forfeited_prepaid_points: z.int() }).openapi("PartnerFunding"), "The partner with its new funding mode."),
-    404: problem("No such partner."),
-    ...commonErrors,
+    404: problem("No such partner.", "not_found"),
   },
 });
 
@@ -118,7 +117,7 @@ const prepaid = createRoute({
   tags: ["Admin"],
   summary: "Add a block of prepaid points",
   description: "Role: admin. A prepaid partner's earns draw its block down; at zero an earn is refused with prepaid_points_exhausted.",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin"), requireIdempotencyKey()] as const,
   request: {
     params: PartnerParam,
@@ -130,8 +129,8 @@ const prepaid = createRoute({
       z.object({ purchase_id: z.string(), partner_id: z.string(), points: z.int(), reference: z.string(), prepaid_points: z.int(), created_at: z.string() }).openapi("PrepaidBlock"),
       "Added; prepaid_points is the new balance.",
     ),
-    404: problem("No such partner."),
-    ...commonErrors,
+    404: problem("No such partner.", "not_found"),
+    422: problem("The partner is not prepaid.", "not_prepaid"),
   },
 });
 

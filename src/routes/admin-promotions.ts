@@ -2,10 +2,10 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
 import { authorizedRead, requireStaff } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
-import { commonErrors, problem } from "../http/schemas.js";
+import { problem } from "../http/schemas.js";
 import { createPromotion, getPromotion } from "../ledger/promotions.js";
 import { PartnerId } from "../partners/document.js";
-import { IdempotencyHeader, json, jsonBody, security } from "./common.js";
+import { IdempotencyHeader, json, jsonBody, security, staffSecurity } from "./common.js";
 
 const Multiplier = z.string().max(12).regex(/^[1-9][0-9]?(\.[0-9]{1,4})?$/, 'a decimal from 1 to 99.9999, e.g. "2" for double points');
 const Share = z.string().max(6).regex(/^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$/, 'a decimal from 0 to 1, e.g. "0.5"');
@@ -49,10 +49,10 @@ const create = createRoute({
   tags: ["Admin"],
   summary: "Create a promotion",
   description: "Role: admin. Earns at the partner in the category and time box get the bonus until the budget is spent.",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin"), requireIdempotencyKey()],
   request: { headers: IdempotencyHeader, body: jsonBody(PromotionInput) },
-  responses: { 201: json(PromotionSchema, "Created."), 404: problem("No such partner."), ...commonErrors },
+  responses: { 201: json(PromotionSchema, "Created."), 404: problem("No such partner.", "not_found") },
 });
 
 const read = createRoute({
@@ -60,10 +60,10 @@ const read = createRoute({
   path: "/v1/admin/promotions/{promotion_id}",
   tags: ["Admin"],
   summary: "A promotion and its remaining budget",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin")],
   request: { params: z.object({ promotion_id: z.string().min(1).max(64).openapi({ param: { name: "promotion_id", in: "path" } }) }) },
-  responses: { 200: json(PromotionSchema, "The promotion."), 404: problem("No such promotion."), ...commonErrors },
+  responses: { 200: json(PromotionSchema, "The promotion."), 404: problem("No such promotion.", "not_found") },
 });
 
 export function registerAdminPromotions(app: OpenAPIHono<AppEnv>) {

@@ -2,10 +2,10 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
 import { authorizedRead, requireStaff } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
-import { commonErrors, problem } from "../http/schemas.js";
+import { problem } from "../http/schemas.js";
 import { listDeadEvents, redeliverEvent } from "../events/admin.js";
 import { PartnerId } from "../partners/document.js";
-import { IdempotencyHeader, json, security, EmptyBody, optionalBody, LimitQuery } from "./common.js";
+import { IdempotencyHeader, json, security, staffSecurity, EmptyBody, optionalBody, LimitQuery } from "./common.js";
 
 const EventSchema = z
   .object({
@@ -25,7 +25,7 @@ const dead = createRoute({
   path: "/v1/admin/webhooks/dead",
   tags: ["Admin"],
   summary: "Events whose delivery gave up (dead letters)",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin")],
   request: {
     query: z.strictObject({
@@ -33,7 +33,7 @@ const dead = createRoute({
       limit: LimitQuery,
     }),
   },
-  responses: { 200: json(z.object({ data: z.array(EventSchema) }).openapi("WebhookEventList"), "Dead events."), ...commonErrors },
+  responses: { 200: json(z.object({ data: z.array(EventSchema) }).openapi("WebhookEventList"), "Dead events.") },
 });
 
 const redeliver = createRoute({
@@ -41,10 +41,10 @@ const redeliver = createRoute({
   path: "/v1/admin/webhooks/{event_id}/redeliver",
   tags: ["Admin"],
   summary: "Send an event again (same id)",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("admin"), requireIdempotencyKey()],
   request: { params: z.object({ event_id: z.string().min(1).max(64).openapi({ param: { name: "event_id", in: "path" } }) }), headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
-  responses: { 200: json(EventSchema, "Queued."), 404: problem("No such event."), ...commonErrors },
+  responses: { 200: json(EventSchema, "Queued."), 404: problem("No such event.", "not_found") },
 });
 
 export function registerAdminWebhooks(app: OpenAPIHono<AppEnv>) {

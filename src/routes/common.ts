@@ -1,6 +1,9 @@
 import { z } from "@hono/zod-openapi";
 
-export const security = [{ SignedRequest: [] }];
+/** Partner routes: a request signed with one of the partner's registered keys. */
+export const security = [{ PartnerSignature: [] }];
+/** Staff routes: a request signed with an operator key (OPERATOR_JWKS), carrying the route's role. */
+export const staffSecurity = [{ StaffSignature: [] }];
 
 export const IdempotencyHeader = z.object({
   "idempotency-key": z.string().min(1).max(255).openapi({ description: "1–255 printable characters; a retry reuses it." }),

@@ -18,7 +18,7 @@ const route = createRoute({
   summary: "Liveness and database reachability",
   responses: {
     200: { description: "The service and its database answer.", content: { "application/json": { schema: HealthSchema } } },
-    503: problem("The database cannot be reached."),
+    503: problem("The database cannot be reached.", "service_unavailable"),
   },
 });
 

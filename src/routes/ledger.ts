@@ -3,7 +3,7 @@ import type { AppEnv } from "../http/env.js";
 import { authorizedRead, callingPartner, requirePartner, spendToken } from "../http/auth.js";
 import { requireIdempotencyKey } from "../http/idempotency.js";
 import { ledgerPosting } from "../http/ledger.js";
-import { commonErrors, problem } from "../http/schemas.js";
+import { problem } from "../http/schemas.js";
 import { quoteEarn } from "../ledger/post.js";
 import { getTransaction, listTransactions } from "../ledger/queries.js";
 import { resolveMember } from "../members/members.js";
@@ -81,7 +81,7 @@ const routes = {
     security,
     middleware: [requirePartner()] as const,
     request: { body: jsonBody(EarnBody) },
-    responses: { 200: json(QuoteSchema, "The quote."), 404: problem("No such member is linked to you."), ...commonErrors },
+    responses: { 200: json(QuoteSchema, "The quote."), 404: problem("No such member is linked to you.", "member_not_found"), 422: problem("Refused by your contract.", "explicit_points_not_allowed") },
   }),
   earn: createRoute({
     method: "post",
@@ -94,7 +94,11 @@ const routes = {
     security,
     middleware: posting(),
     request: { headers: IdempotencyHeader, body: jsonBody(EarnBody) },
-    responses: { 201: json(EarnResult, "Posted."), 404: problem("No such member is linked to you."), ...commonErrors },
+    responses: {
+      201: json(EarnResult, "Posted."),
+      404: problem("No such member is linked to you.", "member_not_found"),
+      422: problem("Refused by your contract or funding.", "explicit_points_not_allowed", "prepaid_points_exhausted", "credit_limit_exceeded"),
+    },
   }),
   burn: createRoute({
     method: "post",
@@ -104,7 +108,7 @@ const routes = {
     security,
     middleware: posting(),
     request: { headers: IdempotencyHeader, body: jsonBody(BurnBody) },
-    responses: { 201: json(PostingResult, "Posted."), 404: problem("No such member is linked to you."), ...commonErrors },
+    responses: { 201: json(PostingResult, "Posted."), 404: problem("No such member is linked to you.", "member_not_found"), 422: problem("Not enough available points.", "insufficient_points") },
   }),
   hold: createRoute({
     method: "post",
@@ -117,7 +121,7 @@ const routes = {
       headers: IdempotencyHeader,
       body: jsonBody(HoldBody),
     },
-    responses: { 201: json(HoldSchema, "Authorized."), 404: problem("No such member is linked to you."), ...commonErrors },
+    responses: { 201: json(HoldSchema, "Authorized."), 404: problem("No such member is linked to you.", "member_not_found"), 422: problem("Not enough available points.", "insufficient_points") },
   }),
   capture: createRoute({
     method: "post",
@@ -132,8 +136,8 @@ const routes = {
         z.object({ hold_id: z.string(), status: z.literal("captured"), captured_points: z.int(), transaction: TransactionSchema, balance: BalanceSchema }).openapi("Capture"),
         "Captured.",
       ),
-      404: problem("No such hold."),
-      ...commonErrors,
+      404: problem("No such hold.", "not_found"),
+      422: problem("The hold is no longer active, or the capture is larger than the hold.", "hold_not_active", "capture_exceeds_hold"),
     },
   }),
   void: createRoute({
@@ -146,8 +150,8 @@ const routes = {
     request: { params: HoldParam, headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
     responses: {
       200: json(z.object({ hold_id: z.string(), status: z.literal("voided"), balance: BalanceSchema }).openapi("Void"), "Voided."),
-      404: problem("No such hold."),
-      ...commonErrors,
+      404: problem("No such hold.", "not_found"),
+      422: problem("The hold is no longer active.", "hold_not_active"),
     },
   }),
   reverse: createRoute({
@@ -166,7 +170,11 @@ const routes = {
       headers: IdempotencyHeader,
       body: jsonBody(ReversalBody),
     },
-    responses: { 201: json(PostingResult, "Posted."), 404: problem("No such transaction."), ...commonErrors },
+    responses: {
+      201: json(PostingResult, "Posted."),
+      404: problem("No such transaction of yours.", "not_found"),
+      422: problem("More than remains to reverse, or the points were already spent.", "reversal_exceeds_original", "insufficient_points"),
+    },
   }),
   list: createRoute({
     method: "get",
@@ -184,8 +192,7 @@ const routes = {
     },
     responses: {
       200: json(z.object({ data: z.array(TransactionSchema), next_cursor: z.string().nullable() }).openapi("TransactionList"), "A page."),
-      404: problem("No such member is linked to you."),
-      ...commonErrors,
+      404: problem("No such member is linked to you.", "member_not_found"),
     },
   }),
   get: createRoute({
@@ -196,7 +203,7 @@ const routes = {
     security,
     middleware: [requirePartner()] as const,
     request: { params: TxnParam },
-    responses: { 200: json(TransactionSchema, "The transaction."), 404: problem("No such transaction."), ...commonErrors },
+    responses: { 200: json(TransactionSchema, "The transaction."), 404: problem("No such transaction of yours.", "not_found") },
   }),
 };
 

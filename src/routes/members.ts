@@ -3,7 +3,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
 import { authorizedRead, callingPartner, requirePartner, spendToken } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
-import { commonErrors, problem } from "../http/schemas.js";
+import { problem } from "../http/schemas.js";
 import { enrolMember, getMember } from "../members/members.js";
 import { createLinkCodeForPartner, redeemLinkCode, unlinkForPartner } from "../members/links.js";
 import { createPortalLogin } from "../members/portal.js";
@@ -25,7 +25,6 @@ const enrol = createRoute({
   responses: {
     201: json(MemberSchema, "Enrolled."),
     200: json(MemberSchema, "Already enrolled by you: the same member."),
-    ...commonErrors,
   },
 });
 
@@ -37,7 +36,7 @@ const read = createRoute({
   security,
   middleware: [requirePartner()] as const,
   request: { params: MemberRefParam },
-  responses: { 200: json(MemberSchema, "The member."), 404: problem("No such member is linked to you."), ...commonErrors },
+  responses: { 200: json(MemberSchema, "The member."), 404: problem("No such member is linked to you.", "member_not_found") },
 });
 
 
@@ -52,8 +51,7 @@ const linkCode = createRoute({
   request: { params: MemberRefParam, headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
   responses: {
     201: json(z.object({ code: z.string(), expires_at: z.string() }).openapi("LinkCode"), "The code."),
-    404: problem("No such member is linked to you."),
-    ...commonErrors,
+    404: problem("No such member is linked to you.", "member_not_found"),
   },
 });
 
@@ -70,8 +68,8 @@ const link = createRoute({
   },
   responses: {
     201: json(z.object({ member_id: z.string(), external_ref: z.string() }).openapi("Link"), "Linked."),
-    409: problem("already_linked: one of your customers is linked to this member; external_ref_taken: this reference is linked to another member."),
-    ...commonErrors,
+    409: problem("One of your customers is already linked to this member, or this reference is linked to another member.", "already_linked", "external_ref_taken"),
+    422: problem("The code is unknown, expired or used.", "link_code_invalid"),
   },
 });
 
@@ -84,7 +82,7 @@ const unlink = createRoute({
   security,
   middleware: [requirePartner()] as const,
   request: { params: MemberRefParam },
-  responses: { 204: { description: "Unlinked." }, 404: problem("No such member is linked to you."), ...commonErrors },
+  responses: { 204: { description: "Unlinked." }, 404: problem("No such member is linked to you.", "member_not_found") },
 });
 
 const portalSession = createRoute({
@@ -98,8 +96,7 @@ const portalSession = createRoute({
   request: { params: MemberRefParam, headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
   responses: {
     201: json(z.object({ url: z.string(), expires_at: z.string() }).openapi("PortalSession"), "The one-time URL."),
-    404: problem("No such member is linked to you."),
-    ...commonErrors,
+    404: problem("No such member is linked to you.", "member_not_found"),
   },
 });
 

@@ -1,9 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
 import { authorizedRead, requireStaff } from "../http/auth.js";
-import { commonErrors } from "../http/schemas.js";
 import { flowsReport, liabilityReport, partnerPositions } from "../settlement/reports.js";
-import { json, security } from "./common.js";
+import { json, security, staffSecurity } from "./common.js";
 
 const Range = z.strictObject({
   from: z.iso.date().openapi({ example: "2026-01-01" }),
@@ -18,7 +17,7 @@ const liability = createRoute({
   tags: ["Reports"],
   summary: "Liability roll-forward by month, in points and in value",
   description: "Role: finance. Opening, issued, redeemed (net of refunds), reversed, expired and closing points per month; value per settlement currency at locked issue prices; the breakage rate over the range.",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("finance")],
   request: { query: Range },
   responses: {
@@ -33,7 +32,6 @@ const liability = createRoute({
         .openapi("LiabilityReport"),
       "The report.",
     ),
-    ...commonErrors,
   },
 });
 
@@ -43,7 +41,7 @@ const flows = createRoute({
   tags: ["Reports"],
   summary: "Points earned at each partner and burned at each partner",
   description: "Role: finance. With the cross-partner matrix: points issued at one partner and redeemed at another, by lot lineage.",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("finance")],
   request: { query: Range },
   responses: {
@@ -58,7 +56,6 @@ const flows = createRoute({
         .openapi("FlowsReport"),
       "The report.",
     ),
-    ...commonErrors,
   },
 });
 
@@ -67,7 +64,7 @@ const positions = createRoute({
   path: "/v1/reports/partners",
   tags: ["Reports"],
   summary: "Prepaid balances and outstanding (unsettled) amounts per partner",
-  security,
+  security: staffSecurity,
   middleware: [requireStaff("finance")],
   responses: {
     200: json(
@@ -82,7 +79,6 @@ const positions = createRoute({
         .openapi("PartnerPositions"),
       "The report.",
     ),
-    ...commonErrors,
   },
 });
 

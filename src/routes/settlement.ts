@@ -2,10 +2,10 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
 import { authorizedRead, callingPartner, requirePartner, requireStaff } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
-import { commonErrors, problem } from "../http/schemas.js";
+import { problem } from "../http/schemas.js";
 import { createDraftRun, finalizeRun, getRun } from "../settlement/runs.js";
 import { getPartnerStatement, listPartnerStatements, statementsCsv } from "../settlement/statements.js";
-import { IdempotencyHeader, json, jsonBody, security, EmptyBody, optionalBody, LimitQuery } from "./common.js";
+import { IdempotencyHeader, json, jsonBody, security, staffSecurity, EmptyBody, optionalBody, LimitQuery } from "./common.js";
 
 const Day = z.iso.date().openapi({ example: "2026-11-01" });
 const Amount = z.string().openapi({ description: "Exact decimal in the settlement currency, rounded half-even to minor units once.", example: "1234.56" });
@@ -56,23 +56,23 @@ const routes = {
     tags: ["Settlement"],
     summary: "Draft a settlement run",
     description: "Role: finance. A draft may cover a period still open (period to date) and is repeatable until the period is finalized.",
-    security,
+    security: staffSecurity,
     middleware: [requireStaff("finance"), requireIdempotencyKey()],
     request: {
       headers: IdempotencyHeader,
       body: jsonBody(z.strictObject({ period_start: Day, period_end: Day.openapi({ description: "Exclusive." }) }).openapi("SettlementRunRequest")),
     },
-    responses: { 201: json(RunSchema, "The draft."), 409: problem("The period is already finalized."), ...commonErrors },
+    responses: { 201: json(RunSchema, "The draft."), 409: problem("The period is already finalized.", "period_finalized") },
   }),
   read: createRoute({
     method: "get",
     path: "/v1/settlement-runs/{run_id}",
     tags: ["Settlement"],
     summary: "A settlement run and its statements",
-    security,
+    security: staffSecurity,
     middleware: [requireStaff("finance")],
     request: { params: RunParam },
-    responses: { 200: json(RunSchema, "The run."), 404: problem("No such run."), ...commonErrors },
+    responses: { 200: json(RunSchema, "The run."), 404: problem("No such run.", "not_found") },
   }),
   finalize: createRoute({
     method: "post",
@@ -80,20 +80,20 @@ const routes = {
     tags: ["Settlement"],
     summary: "Finalize a run: statements numbered, signed and frozen",
     description: "Role: finance. Only once period_end has passed (else 422 period_not_closed); a period is finalized once (409 period_finalized).",
-    security,
+    security: staffSecurity,
     middleware: [requireStaff("finance"), requireIdempotencyKey()],
     request: { params: RunParam, headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
-    responses: { 200: json(RunSchema, "Final."), 404: problem("No such run."), 409: problem("Already final."), ...commonErrors },
+    responses: { 200: json(RunSchema, "Final."), 404: problem("No such run.", "not_found"), 409: problem("Already final, or overlapping a final run.", "period_finalized"), 422: problem("The period has not ended.", "period_not_closed") },
   }),
   csv: createRoute({
     method: "get",
     path: "/v1/settlement-runs/{run_id}/statements.csv",
     tags: ["Settlement"],
     summary: "A run's statements as CSV",
-    security,
+    security: staffSecurity,
     middleware: [requireStaff("finance")],
     request: { params: RunParam },
-    responses: { 200: { description: "RFC 4180 CSV.", content: { "text/csv": { schema: z.string() } } }, 404: problem("No such run."), ...commonErrors },
+    responses: { 200: { description: "RFC 4180 CSV.", content: { "text/csv": { schema: z.string() } } }, 404: problem("No such run.", "not_found") },
   }),
   list: createRoute({
     method: "get",
@@ -108,7 +108,7 @@ const routes = {
         cursor: z.string().min(1).max(200).optional(),
       }),
     },
-    responses: { 200: json(z.object({ data: z.array(StatementSchema), next_cursor: z.string().nullable() }).openapi("StatementList"), "A page."), ...commonErrors },
+    responses: { 200: json(z.object({ data: z.array(StatementSchema), next_cursor: z.string().nullable() }).openapi("StatementList"), "A page.") },
   }),
   get: createRoute({
     method: "get",
@@ -118,7 +118,7 @@ const routes = {
     security,
     middleware: [requirePartner()],
     request: { params: z.object({ statement_id: z.string().min(1).max(64).openapi({ param: { name: "statement_id", in: "path" } }) }) },
-    responses: { 200: json(StatementSchema, "The statement."), 404: problem("No such statement."), ...commonErrors },
+    responses: { 200: json(StatementSchema, "The statement."), 404: problem("No such statement.", "not_found") },
   }),
 };
 

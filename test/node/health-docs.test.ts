@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STATUS_BY_CODE } from "../../src/http/problem.js";
 import { createNodeApp } from "../../src/entry/node.js";
 import { loadConfig } from "../../src/config.js";
 import { openDatabase } from "../../src/db/client.js";
@@ -82,6 +83,55 @@ describe("API description", () => {
     const again = (await (await t.app.request("/openapi.json")).json()) as { paths: Record<string, Record<string, Op>> };
     const desc = (again.paths["/v1/admin/partners"]!.post!.responses["409"] as { description: string }).description;
     expect(desc.match(/idempotency_key_reused/g)).toHaveLength(1);
+  });
+
+  it("names, per operation, exactly the problem codes it can return, and reads its operationIds as method names", async () => {
+    type Response = { content?: Record<string, { schema: { allOf?: [unknown, { properties: { code: { enum: string[] } } }] } }> };
+    const doc = async () => (await (await t.app.request("/openapi.json")).json()) as { paths: Record<string, Record<string, { operationId: string; responses: Record<string, Response> }>> };
+    const first = await doc();
+    const codes = (path: string, method: string, status: string) =>
+      first.paths[path]![method]!.responses[status]?.content?.["application/problem+json"]?.schema.allOf?.[1].properties.code.enum;
+    expect(first.paths["/v1/earn"]!.post!.operationId).toBe("createEarn");
+    expect(first.paths["/v1/transactions"]!.get!.operationId).toBe("listTransactions");
+    expect(codes("/v1/earn", "post", "422")).toEqual(
+      ["credit_limit_exceeded", "explicit_points_not_allowed", "idempotency_key_required", "prepaid_points_exhausted", "validation_failed"],
+    );
+    expect(codes("/v1/burn", "post", "422")).toContain("insufficient_points");
+    expect(codes("/v1/earn", "post", "404")).toEqual(["member_not_found"]);
+    expect(codes("/v1/earn", "post", "409")).toEqual(["idempotency_key_reused"]);
+    expect(codes("/v1/earn", "post", "403")).toEqual(["partner_suspended", "role_forbidden"]);
+    expect(codes("/v1/reports/liability", "get", "403")).toEqual(["role_forbidden"]);
+    expect(codes("/v1/reports/liability", "get", "429")).toBeUndefined();
+    expect(codes("/v1/earn", "post", "401")).toHaveLength(14);
+    expect(codes("/health", "get", "401")).toBeUndefined();
+    expect(codes("/v1/settlement-runs/{run_id}/finalize", "post", "422")).toContain("period_not_closed");
+    // Every problem answer of every operation is described by code, with an enum a client can switch on.
+    for (const [path, methods] of Object.entries(first.paths))
+      for (const [method, op] of Object.entries(methods))
+        for (const [status, response] of Object.entries(op.responses))
+          if (Number(status) >= 400) expect(codes(path, method, status)?.length, `${method} ${path} ${status}`).toBeGreaterThan(0);
+    // A second app over the same route configs serves the same document.
+    createNodeApp(t.config, t.db.handle);
+    expect(await doc()).toEqual(first);
+  });
+
+  it("serves a page for every problem type URI, saying what the code means and what to do", async () => {
+    const refused = await t.app.request("/v1/earn", { method: "POST" });
+    const problem = (await refused.json()) as { type: string; code: string };
+    expect(problem.type).toBe(`http://coalesce.test/problems/${problem.code}`);
+    for (const code of Object.keys(STATUS_BY_CODE)) {
+      const page = await t.app.request(new URL(`http://coalesce.test/problems/${code}`).pathname);
+      expect(page.status, code).toBe(200);
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+      const text = await page.text();
+      expect(text).toContain(`<code>${code}</code>`);
+      expect(text).toContain("What to do");
+    }
+    const index = await (await t.app.request("/problems")).text();
+    for (const code of Object.keys(STATUS_BY_CODE)) expect(index).toContain(`href="/problems/${code}"`);
+    const unknown = await t.app.request("/problems/no_such_code");
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get("content-type")).toBe("application/problem+json");
   });
 
   it("serves /docs and every file it loads from this origin, with no CDN", async () => {

@@ -9,6 +9,7 @@ import { openTestDatabase, type TestDatabase } from "../support/database.js";
 const echo = createRoute({
   method: "post",
   path: "/fixture/echo",
+  operationId: "echoFixture",
   request: {
     body: { required: true, content: { "application/json": { schema: z.strictObject({ points: z.int().min(1).max(1_000_000_000) }) } } },
   },

@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { loadConfig, type Config } from "../../src/config.js";
 import { createNodeApp } from "../../src/entry/node.js";
+import { checkAnswersAgainstDocument } from "./contract-check.js";
 import { openTestDatabase, type TestDatabase } from "./database.js";
 
 export interface StaffKey {
@@ -34,6 +35,6 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
     PLATFORM_SIGNING_KEY: JSON.stringify(platform),
     ...env,
   });
-  const app = createNodeApp(config, db.handle);
+  const app = checkAnswersAgainstDocument(createNodeApp(config, db.handle));
   return { app, config, db, staffKey: { privateJwk: staff }, close: () => db.dispose() };
 }
