@@ -12,7 +12,6 @@ import { MAX_BODY_BYTES } from "./http/limits.js";
 import { newId } from "./lib/ids.js";
 import { linkBase } from "./config.js";
 import { declaredCodes, ProblemSchema } from "./http/schemas.js";
-import { PROBLEM_CATALOG } from "./http/problem-catalog.js";
 import type { ErrorCode } from "./errors.js";
 import type { ServicesProvider } from "./services.js";
 import { authenticate, type RequestVerifier } from "./auth/verify.js";
@@ -94,7 +93,16 @@ export const OPERATION_IDS: Record<string, string> = {
 };
 
 type DocResponse = { description: string; content?: unknown; headers?: Record<string, unknown> };
-const header = (description: string, type: "string" | "integer") => ({ description, schema: { type } });
+/** Response headers, declared once as components and referenced from every answer that carries them. */
+const seconds = (description: string) => ({ description, schema: { type: "integer", format: "int32", minimum: 1, maximum: 86_400 } });
+const HEADER_COMPONENTS = {
+  RequestId: { description: "This request's id (also in problem bodies as request_id).", schema: { type: "string", pattern: "^req_[0-9a-z]{26}$", maxLength: 30 } },
+  RetryAfter: seconds("Seconds to wait before retrying."),
+  IdempotentReplayed: { description: "`true` when this is the stored answer of an earlier request with the same key.", schema: { type: "string", enum: ["true"] } },
+  RateLimitLimit: { description: "Your requests allowed per minute.", schema: { type: "integer", format: "int32", minimum: 1, maximum: 1_000_000 } },
+  RateLimitReset: seconds("Seconds until the current one-minute window ends."),
+} as const;
+const headerRef = (name: keyof typeof HEADER_COMPONENTS) => ({ $ref: `#/components/headers/${name}` });
 
 const AUTH_CODES: ErrorCode[] = [
   "missing_token", "malformed_token", "unknown_key", "algorithm_not_allowed", "signature_invalid", "token_expired",
@@ -113,7 +121,8 @@ function codesEveryRouteGives(route: RouteShape): ErrorCode[] {
   const request = route.request ?? {};
   const idempotent = !!request.headers?.shape && "idempotency-key" in request.headers.shape;
   // The body limit and the database are in front of every route.
-  const codes: ErrorCode[] = ["payload_too_large", "service_unavailable"];
+  // (and 500 internal_error is what any bug would answer: declared, never expected).
+  const codes: ErrorCode[] = ["payload_too_large", "service_unavailable", "internal_error"];
   if (request.body || request.params || request.query || request.headers) codes.push("validation_failed");
   if (request.body) codes.push("malformed_request", "unsupported_media_type");
   if (scheme) codes.push(...AUTH_CODES);
@@ -142,6 +151,7 @@ function annotateDocument(app: OpenAPIHono<AppEnv>): void {
     const responses = route.responses as Record<string, DocResponse>;
     const headers = route.request?.headers as { shape?: Record<string, unknown> } | undefined;
     const idempotent = !!headers?.shape && "idempotency-key" in headers.shape;
+    const partnerRoute = Object.keys(route.security[0] ?? {})[0] === "PartnerSignature";
 
     const byStatus = new Map<string, { codes: Set<ErrorCode>; said: string[] }>();
     const add = (code: ErrorCode, said?: string) => {
@@ -163,9 +173,10 @@ function annotateDocument(app: OpenAPIHono<AppEnv>): void {
     for (const code of codesEveryRouteGives(route as RouteShape)) add(code);
     for (const [status, { codes, said }] of byStatus) {
       const list = [...codes].sort();
-      const lines = list.map((code) => `- \`${code}\`: ${PROBLEM_CATALOG[code].meaning}`);
+      // The codes by name; what each means and what to do is on its /problems/<code> page.
+      const codesLine = `Problem codes: ${list.map((code) => `\`${code}\``).join(", ")} (each explained at /problems/<code>).`;
       const response = {
-        description: [...said, ...lines].join("\n"),
+        description: [...said, codesLine].join(" "),
         content: {
           "application/problem+json": {
             schema: { allOf: [{ $ref: "#/components/schemas/Problem" }, { type: "object", properties: { code: { type: "string", enum: list } } }] },
@@ -175,9 +186,12 @@ function annotateDocument(app: OpenAPIHono<AppEnv>): void {
       responses[status] = response;
     }
     for (const [status, response] of Object.entries(responses)) {
-      const extra: Record<string, unknown> = { "X-Request-Id": header("This request's id (also in problem bodies as request_id).", "string") };
-      if (status === "429" || status === "503") extra["Retry-After"] = header("Seconds to wait before retrying.", "integer");
-      if (idempotent && status.startsWith("2")) extra["Idempotent-Replayed"] = header("`true` when this is the stored answer of an earlier request with the same key.", "string");
+      const extra: Record<string, unknown> = { "X-Request-Id": headerRef("RequestId") };
+      if (status === "429" || status === "503") extra["Retry-After"] = headerRef("RetryAfter");
+      if (idempotent && status.startsWith("2")) extra["Idempotent-Replayed"] = headerRef("IdempotentReplayed");
+      // Set once the signature is verified: on answers from the route, not on 401/403/413.
+      if (partnerRoute && !["401", "403", "413", "500", "503"].includes(status))
+        Object.assign(extra, { "RateLimit-Limit": headerRef("RateLimitLimit"), "RateLimit-Reset": headerRef("RateLimitReset") });
       const annotated = { ...response, headers: { ...(response.headers ?? {}), ...extra } };
       const problems = byStatus.get(status);
       if (problems) builtProblems.set(annotated, { codes: [...problems.codes], said: problems.said });
@@ -188,6 +202,22 @@ function annotateDocument(app: OpenAPIHono<AppEnv>): void {
 
 /** Responses built here (for an earlier app over the same route configs): their codes and the routes' own words. */
 const builtProblems = new WeakMap<object, { codes: ErrorCode[]; said: string[] }>();
+
+/**
+ * Integers the server writes are JavaScript safe integers: said so on every integer schema that
+ * does not state tighter bounds, so generated clients pick a 64-bit type and never a float.
+ */
+function boundIntegers(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(boundIntegers);
+  if (!node || typeof node !== "object") return;
+  const schema = node as Record<string, unknown>;
+  if (schema.type === "integer" || (Array.isArray(schema.type) && schema.type.includes("integer"))) {
+    schema.format ??= "int64";
+    schema.minimum ??= Number.MIN_SAFE_INTEGER;
+    schema.maximum ??= Number.MAX_SAFE_INTEGER;
+  }
+  for (const value of Object.values(schema)) boundIntegers(value);
+}
 
 /** The one Hono app both entries (Worker, Node) serve. */
 export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
@@ -248,6 +278,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerProblemPages(app);
 
   app.openAPIRegistry.register("Problem", ProblemSchema);
+  for (const [name, component] of Object.entries(HEADER_COMPONENTS)) app.openAPIRegistry.registerComponent("headers", name, component as never); // plain OpenAPI header objects
   app.openAPIRegistry.registerComponent("securitySchemes", "PartnerSignature", {
     type: "http",
     scheme: "bearer",
@@ -261,18 +292,24 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     description: "Operator staff: iss is the operator issuer; role is admin or finance, as the route needs.",
   });
   annotateDocument(app);
-  app.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    // Where the API answers, from configuration (never from the request's Host).
-    servers: [{ url: linkBase(c.var.services.config) }],
-    info: {
-      title: "Coalesce partner and staff API",
-      version: API_VERSION,
-      description:
-        "The coalition loyalty network's wire contract. Every partner and staff call is a signed request: " +
-        "see the Authentication section of the partner API guide. Errors are RFC 9457 problem+json.",
-    },
-  }));
+  app.get("/openapi.json", (c) => {
+    const doc = app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      // Where the API answers, from configuration (never from the request's Host).
+      servers: [{ url: linkBase(c.var.services.config) }],
+      info: {
+        title: "Coalesce partner and staff API",
+        license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" } as { name: string },
+        contact: { name: "Coalesce operator" },
+        version: API_VERSION,
+        description:
+          "The coalition loyalty network's wire contract. Every partner and staff call is a signed request: " +
+          "see the partner guide linked from /docs (Signing). Errors are RFC 9457 problem+json; each `type` is a page under /problems.",
+      },
+    });
+    boundIntegers(doc);
+    return c.json(doc);
+  });
 
   const allowedMethods = allowedMethodsFinder(app);
   app.notFound((c) => {

@@ -25,6 +25,13 @@ function requireCaller(requirement: Requirement) {
     c.set("caller", token.caller);
     c.set("token", { ...token, spent: false });
     await next();
+    if (token.rateLimitPerMinute !== null) {
+      // The partner's per-minute limit and when its window ends, on every answer past verification
+      // (set after the route: refusals it threw are answers by now, and get them too).
+      const now = token.verifiedAt.getTime();
+      c.header("ratelimit-limit", String(token.rateLimitPerMinute));
+      c.header("ratelimit-reset", String(Math.max(1, Math.ceil((Math.floor(now / 60_000) * 60_000 + 60_000 - now) / 1000))));
+    }
     // Every protected route must spend the token before acting; a success that did not is a bug.
     if (!c.var.token.spent && c.res.status < 400) {
       console.error(`${c.req.method} ${c.req.path} answered without spending its request token`);

@@ -17,7 +17,7 @@ const erase = createRoute({
   security: staffSecurity,
   middleware: [requireStaff("admin"), requireIdempotencyKey()] as const,
   request: {
-    params: z.object({ member_id: z.string().regex(/^mbr_[0-9a-z]{26}$/).openapi({ param: { name: "member_id", in: "path" } }) }),
+    params: z.object({ member_id: z.string().max(30).regex(/^mbr_[0-9a-z]{26}$/).openapi({ param: { name: "member_id", in: "path" } }) }),
     headers: IdempotencyHeader,
     body: optionalBody(EmptyBody),
   },

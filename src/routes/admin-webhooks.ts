@@ -33,7 +33,7 @@ const dead = createRoute({
       limit: LimitQuery,
     }),
   },
-  responses: { 200: json(z.object({ data: z.array(EventSchema) }).openapi("WebhookEventList"), "Dead events.") },
+  responses: { 200: json(z.object({ data: z.array(EventSchema).max(200) }).openapi("WebhookEventList"), "Dead events.") },
 });
 
 const redeliver = createRoute({

@@ -191,7 +191,7 @@ const routes = {
       }),
     },
     responses: {
-      200: json(z.object({ data: z.array(TransactionSchema), next_cursor: z.string().nullable() }).openapi("TransactionList"), "A page."),
+      200: json(z.object({ data: z.array(TransactionSchema).max(200), next_cursor: z.string().nullable() }).openapi("TransactionList"), "A page."),
       404: problem("No such member is linked to you.", "member_not_found"),
     },
   }),

@@ -5,8 +5,8 @@ import { flowsReport, liabilityReport, partnerPositions } from "../settlement/re
 import { json, security, staffSecurity } from "./common.js";
 
 const Range = z.strictObject({
-  from: z.iso.date().openapi({ example: "2026-01-01" }),
-  to: z.iso.date().openapi({ example: "2027-01-01", description: "Exclusive." }),
+  from: z.iso.date().max(10).openapi({ example: "2026-01-01" }),
+  to: z.iso.date().max(10).openapi({ example: "2027-01-01", description: "Exclusive." }),
 });
 const Points = z.object({ opening: z.int(), issued: z.int(), redeemed: z.int(), reversed: z.int(), expired: z.int(), closing: z.int() });
 const Value = z.object({ opening: z.string(), issued: z.string(), redeemed: z.string(), reversed: z.string(), expired: z.string(), closing: z.string() });

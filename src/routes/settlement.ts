@@ -7,7 +7,7 @@ import { createDraftRun, finalizeRun, getRun } from "../settlement/runs.js";
 import { getPartnerStatement, listPartnerStatements, statementsCsv } from "../settlement/statements.js";
 import { IdempotencyHeader, json, jsonBody, security, staffSecurity, EmptyBody, optionalBody, LimitQuery } from "./common.js";
 
-const Day = z.iso.date().openapi({ example: "2026-11-01" });
+const Day = z.iso.date().max(10).openapi({ example: "2026-11-01" });
 const Amount = z.string().openapi({ description: "Exact decimal in the settlement currency, rounded half-even to minor units once.", example: "1234.56" });
 
 export const StatementSchema = z
@@ -108,7 +108,7 @@ const routes = {
         cursor: z.string().min(1).max(200).optional(),
       }),
     },
-    responses: { 200: json(z.object({ data: z.array(StatementSchema), next_cursor: z.string().nullable() }).openapi("StatementList"), "A page.") },
+    responses: { 200: json(z.object({ data: z.array(StatementSchema).max(200), next_cursor: z.string().nullable() }).openapi("StatementList"), "A page.") },
   }),
   get: createRoute({
     method: "get",

@@ -115,6 +115,37 @@ describe("API description", () => {
     expect(await doc()).toEqual(first);
   });
 
+  it("bounds every string, integer and array a request can carry", async () => {
+    type Schema = Record<string, unknown> & { $ref?: string; properties?: Record<string, Schema>; items?: Schema; allOf?: Schema[]; anyOf?: Schema[]; oneOf?: Schema[] };
+    const doc = (await (await t.app.request("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { parameters?: { name: string; schema: Schema }[]; requestBody?: { content: Record<string, { schema: Schema }> } }>>;
+      components: { schemas: Record<string, Schema> };
+    };
+    const unbounded: string[] = [];
+    const walk = (schema: Schema, where: string, seen: Set<string>): void => {
+      if (schema.$ref) {
+        const name = schema.$ref.split("/").pop()!;
+        if (!seen.has(name)) walk(doc.components.schemas[name]!, `${where}→${name}`, new Set([...seen, name]));
+        return;
+      }
+      for (const part of [...(schema.allOf ?? []), ...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) walk(part, where, seen);
+      const types = ([] as unknown[]).concat(schema.type ?? []);
+      if (types.includes("string") && schema.maxLength === undefined && !schema.enum && schema.const === undefined) unbounded.push(`${where}: string`);
+      if (types.includes("integer") && (schema.minimum === undefined || schema.maximum === undefined)) unbounded.push(`${where}: integer`);
+      if (types.includes("array") && schema.maxItems === undefined) unbounded.push(`${where}: array`);
+      for (const [name, property] of Object.entries(schema.properties ?? {})) walk(property, `${where}.${name}`, seen);
+      if (schema.items) walk(schema.items, `${where}[]`, seen);
+    };
+    let inputs = 0;
+    for (const [path, methods] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(methods)) {
+        for (const parameter of op.parameters ?? []) (inputs++, walk(parameter.schema, `${method} ${path} ${parameter.name}`, new Set()));
+        for (const media of Object.values(op.requestBody?.content ?? {})) (inputs++, walk(media.schema, `${method} ${path} body`, new Set()));
+      }
+    expect(inputs).toBeGreaterThan(40);
+    expect(unbounded).toEqual([]);
+  });
+
   it("serves a page for every problem type URI, saying what the code means and what to do", async () => {
     const refused = await t.app.request("/v1/earn", { method: "POST" });
     const problem = (await refused.json()) as { type: string; code: string };

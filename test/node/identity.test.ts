@@ -176,6 +176,12 @@ describe("rate limit", () => {
     const retryAfter = Number(limited!.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
+    // Every answer after the signature is verified says the limit and when the window ends.
+    expect(limited!.headers.get("ratelimit-limit")).toBe("3");
+    const reset = Number(limited!.headers.get("ratelimit-reset"));
+    expect(reset >= 1 && reset <= 60).toBe(true);
+    const unsigned = await h.app.request("/v1/members/ext:nobody");
+    expect(unsigned.headers.get("ratelimit-limit")).toBeNull();
   });
 });
 
