@@ -6,7 +6,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { createApp } from "../app.js";
 import type { Config } from "../config.js";
 import type { DbHandle } from "../db/database.js";
-import { DOCS_ASSET_FILES, DOCS_ASSET_PREFIX } from "../routes/docs.js";
+import { DOCS_ASSET_FILES, DOCS_ASSET_PREFIX, registerDocsDevKey, type DocsDevKeySource } from "../routes/docs.js";
 import type { Services } from "../services.js";
 import { runScheduledJobs } from "../jobs/index.js";
 import { nodeSender } from "../events/node-send.js";
@@ -17,8 +17,16 @@ const ASSET_TYPES: Record<string, string> = { js: "text/javascript; charset=utf-
 /** Webhooks from Node connect to the address they checked (no DNS rebinding between check and connect). */
 const webhookSender = nodeSender();
 
+export interface NodeAppExtras {
+  /**
+   * A demo partner's development key for the docs page (`npm start` passes one read from
+   * `.data/keys/`); served at /docs/dev-key only while ENVIRONMENT is development.
+   */
+  docsDevKey?: DocsDevKeySource;
+}
+
 /** The app as Node serves it: one long-lived database handle, docs assets from node_modules. */
-export function createNodeApp(config: Config, handle: DbHandle, now: () => Date = () => new Date()) {
+export function createNodeApp(config: Config, handle: DbHandle, now: () => Date = () => new Date(), extras: NodeAppExtras = {}) {
   const services: Services = { config, db: () => handle.db, now, webhookSender };
   return createApp({
     services: () => ({ services, finish: async () => undefined }),
@@ -32,6 +40,7 @@ export function createNodeApp(config: Config, handle: DbHandle, now: () => Date 
           "cache-control": "public, max-age=86400",
         });
       });
+      if (extras.docsDevKey) registerDocsDevKey(app, extras.docsDevKey);
     },
   });
 }
@@ -61,6 +70,8 @@ export async function serveNode(options: {
   jobs?: boolean;
   /** The clock (tests move it); the wall clock by default. */
   now?: () => Date;
+  /** See `NodeAppExtras.docsDevKey`. */
+  docsDevKey?: DocsDevKeySource;
 }): Promise<RunningServer> {
   const hostname = options.hostname ?? "127.0.0.1";
   // Links point where PUBLIC_BASE_URL says, else at this server's own address once it listens.
@@ -92,7 +103,7 @@ export async function serveNode(options: {
   const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
   // Set before any request can be read: the listen callback runs before the first connection event.
   const config = { ...options.config, publicBaseUrl: options.config.publicBaseUrl ?? url };
-  app = createNodeApp(config, options.handle, options.now);
+  app = createNodeApp(config, options.handle, options.now, { docsDevKey: options.docsDevKey });
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();

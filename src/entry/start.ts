@@ -7,6 +7,7 @@ import { loadConfig } from "../config.js";
 import { openDatabase, targetFromEnv } from "../db/client.js";
 import { migrateHandle } from "../db/migrate.js";
 import { DEFAULT_DATA_DIR, devEnvironment, loadDemoCoalition } from "../dev/bootstrap.js";
+import { demoDocsKey } from "../dev/docs-key.js";
 import { serveNode } from "./node.js";
 
 async function main() {
@@ -19,13 +20,16 @@ async function main() {
   const handle = await openDatabase(targetFromEnv(config.databaseUrl, join(dataDir, "pglite")));
   await migrateHandle(handle, config.databaseUrl);
   const loaded = await loadDemoCoalition(handle.db, join(process.cwd(), "partners"), dataDir, new Date());
-  const server = await serveNode({ config, handle, port, hostname: process.env.HOST || "127.0.0.1" });
+  // The docs page's "Use the local demo key" (development only): the first demo partner's key.
+  const demo = loaded[0]?.partner_id;
+  const docsDevKey = config.environment === "development" && demo ? demoDocsKey(dataDir, demo) : undefined;
+  const server = await serveNode({ config, handle, port, hostname: process.env.HOST || "127.0.0.1", docsDevKey });
 
   const where = config.databaseUrl ? "Postgres (DATABASE_URL)" : `embedded PGlite in ${join(dataDir, "pglite")}`;
   console.log(`
 Coalesce is running (${Math.round(performance.now() - started)} ms), database: ${where}
   API            ${server.url}/v1
-  API docs       ${server.url}/docs   (OpenAPI: ${server.url}/openapi.json)
+  API docs       ${server.url}/docs   (OpenAPI: ${server.url}/openapi.json)${docsDevKey ? `\n                 "Try it out" signs in the browser: click "Use the local demo key" (${demo})` : ""}
   Health         ${server.url}/health
   Demo partners  ${loaded.map((r) => r.partner_id).join(", ")}  (dev keys in ${join(dataDir, "keys")})
 
