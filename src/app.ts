@@ -30,6 +30,7 @@ import { registerAdminWebhooks } from "./routes/admin-webhooks.js";
 import { registerPortal } from "./web/portal.js";
 import { registerFinance } from "./web/finance.js";
 import { registerProblemPages } from "./web/problems.js";
+import { registerGuide } from "./web/guide.js";
 
 export const API_VERSION = "1.0.0";
 
@@ -276,6 +277,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerPortal(app);
   registerFinance(app);
   registerProblemPages(app);
+  registerGuide(app);
 
   app.openAPIRegistry.register("Problem", ProblemSchema);
   for (const [name, component] of Object.entries(HEADER_COMPONENTS)) app.openAPIRegistry.registerComponent("headers", name, component as never); // plain OpenAPI header objects

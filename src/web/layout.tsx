@@ -34,6 +34,10 @@ ul.plain { list-style:none; padding:0; margin:0; } ul.plain li { display:flex; j
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
 form.inline { display:inline; }
 .chart { width:100%; height:auto; }
+pre { overflow-x:auto; background:#f0f2f5; border:1px solid var(--line); border-radius:.375rem; padding:.75rem; font-size:.875rem; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap:anywhere; }
+article.guide { background:var(--card); border:1px solid var(--line); border-radius:.5rem; padding:1rem 1.25rem; }
+article.guide h1 { margin-top:0; }
 `;
 
 export const PAGE_CSP =

@@ -12,17 +12,14 @@ function CodePage(props: { code: ErrorCode }) {
   return (
     <Page title={`${info.title} · Coalesce API problems`} nav={<a href="/problems">All problem codes</a>}>
       <h1>{info.title}</h1>
+      <p>
+        <code>{props.code}</code> · HTTP {STATUS_BY_CODE[props.code]}
+      </p>
       <section class="card">
         <dl class="stats">
           <div>
             <dt>HTTP status</dt>
             <dd>{STATUS_BY_CODE[props.code]}</dd>
-          </div>
-          <div>
-            <dt>code</dt>
-            <dd>
-              <code>{props.code}</code>
-            </dd>
           </div>
           <div>
             <dt>Retry unchanged?</dt>
@@ -36,8 +33,8 @@ function CodePage(props: { code: ErrorCode }) {
         <h2>What to do</h2>
         <p>{info.action}</p>
         <p class="muted">
-          Every problem answer carries a <code>request_id</code>; quote it when you contact the operator. The partner guide (docs/errors.md in the
-          repository) explains errors, retries and idempotency.
+          Every problem answer carries a <code>request_id</code>; quote it when you contact the operator. The partner guide explains <a href="/docs/guide/errors">errors</a>,
+          retries and <a href="/docs/guide/idempotency">idempotency</a>.
         </p>
       </section>
     </Page>

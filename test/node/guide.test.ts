@@ -398,3 +398,32 @@ describe("docs/errors.md", () => {
     for (const m of mistakes) expect(STATUS_BY_CODE[m[2] as keyof typeof STATUS_BY_CODE], m[2]).toBe(Number(m[1]));
   });
 });
+
+describe("the guide as the server serves it (/docs/guide)", () => {
+  it("bundles the current docs/*.md (regenerate with npm run guide)", async () => {
+    const { guideModuleText, GUIDE_MODULE } = await import("../../scripts/guide.js");
+    expect(readFileSync(GUIDE_MODULE, "utf8") === guideModuleText(), "src/generated/guide.ts is stale: run `npm run guide`").toBe(true);
+  });
+
+  it("serves every page, with each guide link and heading anchor resolving on the server", async () => {
+    const { createApp } = await import("../../src/app.js");
+    const app = createApp({ services: () => ({ services: { config: loadConfig({ ENVIRONMENT: "test" }) } as never, finish: async () => {} }) });
+    const pages = ["/docs/guide", ...docFiles.filter((f) => f !== "README.md").map((f) => `/docs/guide/${f.replace(/\.md$/, "")}`)];
+    const ids = new Map<string, Set<string>>();
+    const hrefs: { from: string; href: string }[] = [];
+    for (const page of pages) {
+      const res = await app.request(page);
+      expect(res.status, page).toBe(200);
+      const text = await res.text();
+      ids.set(page, new Set([...text.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]!)));
+      for (const m of text.matchAll(/href="(\/docs\/guide[^"]*)"/g)) hrefs.push({ from: page, href: m[1]! });
+    }
+    expect(hrefs.length).toBeGreaterThan(10);
+    for (const { from, href } of hrefs) {
+      const [path, anchor] = href.split("#") as [string, string | undefined];
+      expect(ids.has(path), `${from} links ${href}`).toBe(true);
+      if (anchor) expect(ids.get(path)!.has(anchor), `${from} links ${href}`).toBe(true);
+    }
+    expect((await app.request("/docs/guide/no-such-page")).status).toBe(404);
+  });
+});
