@@ -4,10 +4,12 @@
  *   npm run partner -- aurora-hotels GET /v1/members/ext:guest-1001
  *   npm run staff -- admin PATCH /v1/admin/partners/swift-rides '{"status":"suspended"}'
  * Options: --idempotency-key KEY (POST; default: random), --url URL (default COALESCE_URL or
- * http://127.0.0.1:$PORT), --show-token. A body argument starting with @ is read from that file.
+ * http://127.0.0.1:$PORT), --key FILE (a private JWK; default COALESCE_KEY_FILE or the dev key
+ * in .data/keys), --show-token. A body argument starting with @ is read from that file.
+ * Against a deployed Worker: --url https://… --key your-key.jwk.json.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CoalesceClient, PartnerClient, StaffClient } from "../src/client/index.js";
 import { devKeyPath } from "../src/dev/keys.js";
@@ -19,6 +21,7 @@ const { values, positionals } = parseArgs({
     staff: { type: "boolean", default: false },
     "idempotency-key": { type: "string" },
     url: { type: "string" },
+    key: { type: "string" },
     "show-token": { type: "boolean", default: false },
   },
 });
@@ -33,12 +36,24 @@ if (!who || !method || !target || !target.startsWith("/")) {
   process.exit(2);
 }
 const dataDir = process.env.DATA_DIR || DEFAULT_DATA_DIR;
-const keyFile = devKeyPath(dataDir, values.staff ? OPERATOR_DEV_KEY : who);
+const givenKey = values.key ?? process.env.COALESCE_KEY_FILE;
+const keyFile = givenKey ? resolve(givenKey) : devKeyPath(dataDir, values.staff ? OPERATOR_DEV_KEY : who);
 if (!existsSync(keyFile)) {
-  console.error(`no dev key at ${keyFile}: run \`npm start\` once (it generates the demo partners' and staff keys)`);
+  console.error(
+    givenKey
+      ? `no key file at ${keyFile}`
+      : `no dev key at ${keyFile}: run \`npm start\` once (it generates the demo partners' and staff keys), or pass --key FILE`,
+  );
   process.exit(2);
 }
-const privateJwk = JSON.parse(readFileSync(keyFile, "utf8"));
+let privateJwk: Record<string, unknown>;
+try {
+  privateJwk = JSON.parse(readFileSync(keyFile, "utf8"));
+  if (typeof privateJwk.d !== "string" || typeof privateJwk.kid !== "string") throw new Error("not a private JWK with a kid");
+} catch (err) {
+  console.error(`${keyFile} is not a private JWK with a kid and alg (${err instanceof Error ? err.message : err})`);
+  process.exit(2);
+}
 const baseUrl = values.url ?? process.env.COALESCE_URL ?? `http://127.0.0.1:${process.env.PORT || 8787}`;
 const audience = process.env.API_AUDIENCE || undefined;
 let client: CoalesceClient;
@@ -52,7 +67,16 @@ if (values.staff) {
   client = new PartnerClient({ baseUrl, issuer: who, privateJwk, audience });
 }
 
-const body = bodyArg === undefined ? undefined : bodyArg.startsWith("@") ? readFileSync(join(process.cwd(), bodyArg.slice(1)), "utf8") : bodyArg;
+const body = bodyArg === undefined ? undefined : bodyArg.startsWith("@") ? readBodyFile(bodyArg.slice(1)) : bodyArg;
+function readBodyFile(path: string): string {
+  try {
+    return readFileSync(resolve(path), "utf8");
+  } catch {
+    console.error(`cannot read the body file ${resolve(path)}`);
+    process.exit(2);
+  }
+}
+
 if (values["show-token"]) {
   const token = await client.sign(method, target, new TextEncoder().encode(body ?? ""));
   console.log(`token: ${token}\n`);
