@@ -3,7 +3,7 @@
  * key, a key file that is not a key, or a server that is not running.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -57,5 +57,21 @@ describe("CLI refusals", () => {
     expect(r.status).toBe(1);
     oneLine(r.stderr);
     expect(r.stderr).toMatch(/is the server running at http:\/\/127\.0\.0\.1:9\?/);
+  });
+
+  it("keys:new writes a private key (0600) once and prints only its public half", () => {
+    const out = join(scratch, "platform.jwk.json");
+    const r = run("scripts/keygen.ts", ["--kid", "platform-2026-12", "--out", out]);
+    expect(r.status).toBe(0);
+    const printed = JSON.parse(r.stdout) as { public_jwk: Record<string, string>; jwks: { keys: unknown[] } };
+    expect(printed.public_jwk).toMatchObject({ kid: "platform-2026-12", alg: "ES256", kty: "EC" });
+    expect(printed.public_jwk.d).toBeUndefined();
+    expect(printed.jwks.keys).toEqual([printed.public_jwk]);
+    const saved = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
+    expect(saved.d).toBeTruthy();
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    const again = run("scripts/keygen.ts", ["--kid", "platform-2026-12", "--out", out]);
+    expect(again.status).toBe(2);
+    oneLine(again.stderr);
   });
 });
