@@ -33,6 +33,11 @@ BEGIN
       WHEN 'capture' THEN ledger_capture(args, ctx)
       WHEN 'void' THEN ledger_void(args, ctx)
       WHEN 'reverse' THEN ledger_reverse(args, ctx)
+      WHEN 'redeem' THEN ledger_redeem(args, ctx)
+      WHEN 'redemption_cancel' THEN ledger_redemption_cancel(args, ctx)
+      WHEN 'redemption_reject' THEN ledger_redemption_reject(args, ctx)
+      WHEN 'redemption_fulfil' THEN ledger_redemption_fulfil(args, ctx)
+      WHEN 'voucher_use' THEN ledger_voucher_use(args, ctx)
     END);
     IF answer->'result' IS NULL THEN RAISE EXCEPTION 'unknown ledger operation %', op; END IF;
   EXCEPTION WHEN SQLSTATE 'CLR01' THEN

@@ -27,6 +27,7 @@ import { registerSettlement } from "./routes/settlement.js";
 import { registerReports } from "./routes/reports.js";
 import { registerStaff } from "./routes/staff.js";
 import { registerAdminWebhooks } from "./routes/admin-webhooks.js";
+import { registerRewards } from "./routes/rewards.js";
 import { registerPortal } from "./web/portal.js";
 import { registerFinance } from "./web/finance.js";
 import { registerProblemPages } from "./web/problems.js";
@@ -91,6 +92,16 @@ export const OPERATION_IDS: Record<string, string> = {
   "get /v1/reports/flows": "getFlowsReport",
   "get /v1/reports/partners": "getPartnersReport",
   "post /v1/staff/sign-in-links": "createStaffSignInLink",
+  "post /v1/admin/rewards": "createReward",
+  "patch /v1/admin/rewards/{reward_id}": "updateReward",
+  "get /v1/rewards": "listRewards",
+  "post /v1/redemptions": "createRedemption",
+  "get /v1/redemptions": "listRedemptions",
+  "get /v1/redemptions/{redemption_id}": "getRedemption",
+  "post /v1/redemptions/{redemption_id}/cancel": "cancelRedemption",
+  "post /v1/redemptions/{redemption_id}/fulfil": "fulfilRedemption",
+  "post /v1/redemptions/{redemption_id}/reject": "rejectRedemption",
+  "post /v1/vouchers/{code}/use": "useVoucher",
 };
 
 type DocResponse = { description: string; content?: unknown; headers?: Record<string, unknown> };
@@ -274,6 +285,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerReports(app);
   registerStaff(app);
   registerAdminWebhooks(app);
+  registerRewards(app);
   registerPortal(app);
   registerFinance(app);
   registerProblemPages(app);

@@ -48,6 +48,10 @@ export type ErrorCode =
   | "period_not_closed"
   | "explicit_points_not_allowed"
   | "not_prepaid"
+  | "reward_unavailable"
+  | "redemption_limit_reached"
+  | "redemption_not_cancellable"
+  | "voucher_not_usable"
   // 429, 5xx
   | "rate_limited"
   | "internal_error"

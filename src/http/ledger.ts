@@ -13,7 +13,19 @@ export async function requestFingerprint(c: Context<AppEnv>): Promise<string> {
 }
 
 /** HTTP status of each posting's success: the ledger answers with results, never statuses. */
-const SUCCESS_STATUS: Record<LedgerOp, 200 | 201> = { earn: 201, burn: 201, hold: 201, capture: 200, void: 200, reverse: 201 };
+const SUCCESS_STATUS: Record<LedgerOp, 200 | 201> = {
+  earn: 201,
+  burn: 201,
+  hold: 201,
+  capture: 200,
+  void: 200,
+  reverse: 201,
+  redeem: 201,
+  redemption_cancel: 200,
+  redemption_reject: 200,
+  redemption_fulfil: 200,
+  voucher_use: 200,
+};
 
 /** A ledger outcome as HTTP: a result with its op's status, a refusal as problem+json from the one code table. */
 export function renderOutcome(op: LedgerOp, outcome: LedgerOutcome, problemBase?: string): { status: number; body: unknown } {

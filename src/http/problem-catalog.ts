@@ -251,6 +251,30 @@ export const PROBLEM_CATALOG: Record<ErrorCode, ProblemInfo> = {
     action: "Change the partner's funding to prepaid first.",
     retry: false,
   },
+  reward_unavailable: {
+    title: "Reward unavailable",
+    meaning: "The reward is paused, retired or out of stock.",
+    action: "Offer the member another reward; GET /v1/rewards lists what is active, with its stock.",
+    retry: false,
+  },
+  redemption_limit_reached: {
+    title: "Redemption limit reached",
+    meaning: "The member already has as many units of this reward as one member may (redemptions not cancelled or rejected count).",
+    action: "Offer the member another reward.",
+    retry: false,
+  },
+  redemption_not_cancellable: {
+    title: "Redemption not in that state",
+    meaning: "The redemption's state does not allow this: it is already used, fulfilled, rejected, cancelled or expired (for cancel), or not a requested item or transfer (for fulfil and reject).",
+    action: "GET the redemption to see its status and vouchers.",
+    retry: false,
+  },
+  voucher_not_usable: {
+    title: "Voucher not usable",
+    meaning: "The voucher cannot be used: the same answer whether it is unknown, not yours, already used, cancelled or expired.",
+    action: "Do not honour the voucher; ask the member to check it in their portal.",
+    retry: false,
+  },
   rate_limited: {
     title: "Too many requests",
     meaning: "You sent more requests this minute than your rate limit allows.",

@@ -1,6 +1,7 @@
 import { pruneExpiredRecords } from "../auth/prune.js";
 import { expireLots, releaseDue } from "../ledger/jobs.js";
 import { deliverDueEvents } from "../events/deliver.js";
+import { expireVouchers } from "../rewards/jobs.js";
 import type { Services } from "../services.js";
 import { describeDriverError, isDatabaseUnavailable } from "../db/errors.js";
 import type { Job } from "./job.js";
@@ -11,7 +12,7 @@ export type { Job };
 const deliverWebhooks: Job = { name: "deliver_webhooks", run: (services, now) => deliverDueEvents(services, now) };
 
 /** Jobs in the order they run; each domain registers its own here. */
-export const JOBS: Job[] = [releaseDue, expireLots, deliverWebhooks, pruneExpiredRecords];
+export const JOBS: Job[] = [releaseDue, expireLots, expireVouchers, deliverWebhooks, pruneExpiredRecords];
 
 export interface JobsReport {
   [name: string]: { processed: number } | { error: string };

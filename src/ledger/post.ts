@@ -4,6 +4,8 @@ import { validationFailed } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { currencyExponent } from "../lib/money.js";
 import type { BurnInput, CaptureInput, EarnInput, HoldInput, ReversalInput } from "../routes/ledger.js";
+import type { RedeemInput } from "../routes/rewards.js";
+import { voucherCode } from "../rewards/codes.js";
 import { callLedger, quoteSql, type LedgerOp, type LedgerOutcome } from "./sql.js";
 import { TIERS, TIER_WINDOW_MONTHS } from "./tiers.js";
 
@@ -16,7 +18,12 @@ export type Posting =
   | { op: "hold"; input: HoldInput }
   | { op: "capture"; input: CaptureInput & { hold_id: string } }
   | { op: "void"; input: { hold_id: string } }
-  | { op: "reverse"; input: ReversalInput & { transaction_id: string } };
+  | { op: "reverse"; input: ReversalInput & { transaction_id: string } }
+  | { op: "redeem"; input: RedeemInput }
+  | { op: "redemption_cancel"; input: { redemption_id: string } }
+  | { op: "redemption_reject"; input: { redemption_id: string; reason: string } }
+  | { op: "redemption_fulfil"; input: { redemption_id: string; reference: string } }
+  | { op: "voucher_use"; input: { code: string; reference: string } };
 
 export interface PostingRequest {
   /** `ledger_spend_token` fields of the request's verified token. */
@@ -61,6 +68,17 @@ export function ledgerContext(config: Config, now: Date, currency?: string): Rec
   };
 }
 
+/** Ids a rewards operation may mint: the redemption, its voucher codes, a fulfilment. */
+function rewardIds(posting: Posting, now: Date): Record<string, unknown> {
+  if (posting.op === "redeem")
+    return {
+      redemption_id: newId("rdm", now.getTime()),
+      voucher_codes: Array.from({ length: posting.input.quantity ?? 1 }, () => voucherCode()),
+    };
+  if (posting.op === "redemption_fulfil" || posting.op === "voucher_use") return { fulfilment_id: newId("ful", now.getTime()) };
+  return {};
+}
+
 /**
  * One posting, one round trip: `ledger_call` spends the token, claims the Idempotency-Key,
  * posts (or records the refusal) and stores the answer in a single transaction. Invariants live
@@ -71,6 +89,7 @@ export async function postToLedger(db: Executor, config: Config, partnerId: stri
   const ctx = {
     ...request.token,
     ...ledgerContext(config, request.now, posting.op === "earn" ? posting.input.currency : undefined),
+    ...rewardIds(posting, request.now),
     scope: request.scope,
     idem_key: request.idempotencyKey,
     fingerprint: request.fingerprint,

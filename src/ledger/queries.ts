@@ -4,7 +4,7 @@ import type { Executor } from "../db/database.js";
 import { DomainError, validationFailed } from "../errors.js";
 import { TIER_WINDOW_MONTHS } from "./tiers.js";
 
-export const PUBLIC_TYPES = ["earn", "burn", "earn_reversal", "burn_refund", "expiry", "adjustment"] as const;
+export const PUBLIC_TYPES = ["earn", "burn", "earn_reversal", "burn_refund", "expiry", "adjustment", "redemption", "redemption_refund"] as const;
 const publicTypes = sql.raw(PUBLIC_TYPES.map((t) => `'${t}'`).join(","));
 
 export interface Transaction {
@@ -47,14 +47,14 @@ export async function getTransaction(db: Executor, partnerId: string, id: string
   return row.r;
 }
 
-function encodeCursor(createdAt: string, id: string): string {
+export function encodeCursor(createdAt: string, id: string): string {
   return btoa(JSON.stringify([createdAt, id])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function decodeCursor(cursor: string): [string, string] {
+export function decodeCursor(cursor: string, idPattern = /^txn_[0-9a-z]{26}$/): [string, string] {
   try {
     const parsed = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))) as unknown;
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === "string" && !Number.isNaN(Date.parse(parsed[0])) && /^txn_[0-9a-z]{26}$/.test(String(parsed[1])))
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === "string" && !Number.isNaN(Date.parse(parsed[0])) && idPattern.test(String(parsed[1])))
       return [parsed[0], parsed[1] as string];
   } catch {
     // fall through

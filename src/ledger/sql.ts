@@ -36,7 +36,18 @@ async function scalar<T>(db: Executor, query: SQL): Promise<T> {
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 const ts = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 
-export type LedgerOp = "earn" | "burn" | "hold" | "capture" | "void" | "reverse";
+export type LedgerOp =
+  | "earn"
+  | "burn"
+  | "hold"
+  | "capture"
+  | "void"
+  | "reverse"
+  | "redeem"
+  | "redemption_cancel"
+  | "redemption_reject"
+  | "redemption_fulfil"
+  | "voucher_use";
 
 /** What `ledger_call` answered: a result, a refusal, or (replays of old rows) a stored response. */
 export type LedgerOutcome = { replayed: boolean } & (
@@ -72,6 +83,8 @@ export async function earnedSinceSql(db: Executor, memberId: string, since: Date
 
 /** Jobs: bounded batches, each returning how many it processed. */
 export const jobsSql = {
+  expireVouchers: (db: Executor, now: Date, maxVouchers: number) =>
+    scalar<number>(db, sql`select ledger_expire_vouchers(${ts(now)}, ${maxVouchers}) as r`).then(Number),
   settleDue: (db: Executor, now: Date, maxMembers: number, idPrefix: string) =>
     scalar<number>(db, sql`select ledger_settle_due(${ts(now)}, ${maxMembers}, ${idPrefix}) as r`).then(Number),
   expireLots: (db: Executor, now: Date, maxLots: number, idPrefix: string) =>
@@ -88,4 +101,6 @@ export const sqlExpr = {
   month: (expr: SQL) => sql`ledger_month(${expr})`,
   /** A postings row as the API's transaction object. */
   transactionJson: (row: SQL, now: Date) => sql`ledger_txn_json(${row}, ${ts(now)})`,
+  /** A redemption as the API shows it; voucher codes in full only when `showCodes`. */
+  redemptionJson: (row: SQL, showCodes: SQL | boolean, now: Date) => sql`ledger_redemption_json(${row}, ${showCodes}, ${ts(now)})`,
 };

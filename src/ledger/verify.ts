@@ -75,6 +75,46 @@ const INVARIANTS: [name: string, query: SQL][] = [
          where e.points is distinct from s.points and coalesce(e.points, 0) <> coalesce(s.points, 0)`,
   ],
   ["every idempotency record has its answer", sql`select scope, key from idempotency_keys where status_code is null and outcome is null`],
+  ["reward stock never below zero", sql`select id, stock from rewards where stock < 0`],
+  [
+    "every redemption has its posting, for its points, and a refund exactly when cancelled or rejected",
+    sql`select r.id, r.status, r.points, p.points as posted, rf.points as refunded
+          from redemptions r
+          left join postings p on p.id = r.posting_id and p.type = 'redemption'
+          left join postings rf on rf.id = r.refund_posting_id and rf.type = 'redemption_refund' and rf.original_id = r.posting_id
+         where p.id is null or p.points <> r.points
+            or (r.status in ('cancelled', 'rejected')) <> (rf.id is not null)
+            or (rf.id is not null and rf.points <> r.points)`,
+  ],
+  [
+    "every redemption posting and refund belongs to a redemption",
+    sql`select p.id, p.type from postings p
+         where p.type in ('redemption', 'redemption_refund')
+           and not exists (select 1 from redemptions r where r.posting_id = p.id or r.refund_posting_id = p.id)`,
+  ],
+  [
+    "voucher states agree with their redemption and with what suppliers are owed",
+    sql`select r.id, r.status, r.quantity, count(v.code) as vouchers,
+               count(v.code) filter (where v.status = 'used') as used,
+               count(v.code) filter (where v.status = 'cancelled') as cancelled,
+               (select count(*) from reward_fulfilments f where f.redemption_id = r.id) as fulfilments
+          from redemptions r left join vouchers v on v.redemption_id = r.id
+         where r.kind = 'voucher'
+         group by r.id
+        having count(v.code) <> r.quantity
+            or count(v.code) filter (where v.status = 'used') <> (select count(*) from reward_fulfilments f where f.redemption_id = r.id)
+            or (r.status = 'cancelled') <> (count(v.code) filter (where v.status = 'cancelled') = r.quantity)
+            or r.status not in ('issued', 'cancelled')`,
+  ],
+  [
+    "an item or transfer is owed to its supplier exactly when fulfilled, once, for its quantity",
+    sql`select r.id, r.status, r.quantity, coalesce(sum(f.units), 0) as units, count(f.id) as fulfilments
+          from redemptions r left join reward_fulfilments f on f.redemption_id = r.id
+         where r.kind <> 'voucher'
+         group by r.id
+        having (r.status = 'fulfilled') <> (count(f.id) = 1) or count(f.id) > 1
+            or (r.status = 'fulfilled' and coalesce(sum(f.units), 0) <> r.quantity)`,
+  ],
 ];
 
 /** Checks every ledger invariant; an empty list means the ledger is sound. */

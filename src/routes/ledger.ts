@@ -15,10 +15,10 @@ const Reference = z.string().min(1).max(128).openapi({ description: "Your refere
 const MemberRef = z.string().min(1).max(140).openapi({ description: "mbr_… or ext:<your customer reference>", example: "ext:guest-1001" });
 const Timestamp = z.iso.datetime({ offset: true }).max(40);
 
-const TransactionSchema = z
+export const TransactionSchema = z
   .object({
     transaction_id: z.string(),
-    type: z.enum(["earn", "burn", "earn_reversal", "burn_refund", "expiry", "adjustment"]),
+    type: z.enum(["earn", "burn", "earn_reversal", "burn_refund", "expiry", "adjustment", "redemption", "redemption_refund"]),
     partner_id: z.string(),
     member_id: z.string(),
     points: z.int(),

@@ -52,6 +52,15 @@ const flows = createRoute({
           to: z.string(),
           partners: z.array(z.object({ partner_id: z.string(), earned_points: z.int(), burned_points: z.int() })),
           matrix: z.array(z.object({ earned_at: z.string(), burned_at: z.string(), points: z.int() })),
+          rewards: z.array(
+            z.object({
+              supplier_id: z.string(),
+              redeemed_points: z.int(),
+              fulfilled_units: z.int(),
+              owed_amount: z.string().openapi({ description: "Exact, at the supplier prices locked on the redemptions." }),
+              currency: z.string().nullable(),
+            }),
+          ),
         })
         .openapi("FlowsReport"),
       "The report.",

@@ -29,7 +29,8 @@ export const StatementSchema = z
     operator_funded_points: z.int(),
     issuance_amount: Amount,
     redemption_amount: Amount,
-    net_amount: Amount.openapi({ description: "issuance_amount − redemption_amount; positive when the partner owes the operator." }),
+    rewards_amount: Amount.openapi({ description: "What the operator owes you as a reward supplier: your locked supplier price per unit fulfilled in the period." }),
+    net_amount: Amount.openapi({ description: "issuance_amount − redemption_amount − rewards_amount; positive when the partner owes the operator." }),
     entry_count: z.int(),
     signature: z.string().optional().openapi({ description: "Final statements: a compact JWS by the platform key over this object without `signature`." }),
   })

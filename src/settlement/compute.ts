@@ -16,6 +16,7 @@ export interface StatementFigures {
   operator_funded_points: number;
   issuance_amount: string;
   redemption_amount: string;
+  rewards_amount: string;
   net_amount: string;
   entry_count: number;
 }
@@ -32,6 +33,7 @@ interface Row {
   operator_funded: string;
   issuance_exact: string;
   redemption_exact: string;
+  rewards_exact: string;
   postings: string;
 }
 
@@ -44,6 +46,10 @@ interface Row {
  * redemption billing: the partner-funded share of its lots spent by burns anywhere in the
  *   period (lot lineage), less refunds of such burns, at the issue price locked on each earn.
  * redemption_amount: points burned at the partner less burn refunds, at its locked redemption price.
+ *   Catalogue redemptions (and their refunds) count as redemptions of the issuers' points for
+ *   redemption billing, like burns; the partner that made one is paid nothing for it.
+ * rewards_amount: what the operator owes the partner as a reward supplier, its locked supplier
+ *   price for each unit fulfilled in the period (a voucher used, an item or transfer fulfilled).
  */
 export async function computeStatements(db: Executor, periodStart: string, periodEnd: string, until: Date): Promise<StatementFigures[]> {
   const start = `${periodStart}T00:00:00Z`;
@@ -74,11 +80,16 @@ export async function computeStatements(db: Executor, periodStart: string, perio
       select issuer_id as partner_id, sum(issue_value) as issuance_lineage
         from lot_moves
        where created_at >= ${start}::timestamptz and created_at < ${end}::timestamptz
-         and posting_type in ('burn', 'burn_refund') and issuer_billing = 'redemption'
+         and posting_type in ('burn', 'burn_refund', 'redemption', 'redemption_refund') and issuer_billing = 'redemption'
+       group by 1
+    ), supplied as (
+      select supplier_id as partner_id, sum(units * supplier_price) as rewards_exact
+        from reward_fulfilments
+       where created_at >= ${start}::timestamptz and created_at < ${end}::timestamptz
        group by 1
     ), involved as (
       select id as partner_id from partners where status = 'active'
-      union select partner_id from own union select partner_id from lineage
+      union select partner_id from own union select partner_id from lineage union select partner_id from supplied
     )
     select i.partner_id, pa.settlement_currency as currency, pa.billing,
            coalesce(o.earned, 0)::text as earned, coalesce(o.earn_reversed, 0)::text as earn_reversed,
@@ -86,16 +97,19 @@ export async function computeStatements(db: Executor, periodStart: string, perio
            coalesce(o.expired, 0)::text as expired, coalesce(o.operator_funded, 0)::text as operator_funded,
            (coalesce(o.issuance_direct, 0) + coalesce(l.issuance_lineage, 0))::text as issuance_exact,
            coalesce(o.redemption_exact, 0)::text as redemption_exact,
+           coalesce(s.rewards_exact, 0)::text as rewards_exact,
            coalesce(o.postings, 0)::text as postings
       from involved i join partners pa on pa.id = i.partner_id
       left join own o on o.partner_id = i.partner_id
       left join lineage l on l.partner_id = i.partner_id
+      left join supplied s on s.partner_id = i.partner_id
      order by i.partner_id`)) as unknown as { rows: Row[] };
 
   return result.rows.map((r) => {
     const digits = currencyExponent(r.currency);
     const issuance = roundHalfEven(r.issuance_exact, digits);
     const redemption = roundHalfEven(r.redemption_exact, digits);
+    const rewardsAmount = roundHalfEven(r.rewards_exact, digits);
     return {
       partner_id: r.partner_id,
       period_start: periodStart,
@@ -110,7 +124,8 @@ export async function computeStatements(db: Executor, periodStart: string, perio
       operator_funded_points: Number(r.operator_funded),
       issuance_amount: issuance,
       redemption_amount: redemption,
-      net_amount: subtractDecimals(issuance, redemption, digits),
+      rewards_amount: rewardsAmount,
+      net_amount: subtractDecimals(subtractDecimals(issuance, redemption, digits), rewardsAmount, digits),
       entry_count: Number(r.postings),
     };
   });

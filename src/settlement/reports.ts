@@ -74,7 +74,7 @@ export async function liabilityReport(db: Executor, from: string, to: string): P
                  case when p.type = 'expiry' then 'expired' else 'redeemed' end,
                  -mv.points, -mv.points * e.issue_price_per_point
             from postings p join lot_moves mv on mv.posting_id = p.id join postings e on e.id = mv.lot_id
-           where p.type in ('burn', 'burn_refund', 'expiry')
+           where p.type in ('burn', 'burn_refund', 'redemption', 'redemption_refund', 'expiry')
         )
         select to_char(month, 'YYYY-MM-DD') as month, currency, kind, sum(points)::text as points, sum(value)::text as value
           from flows where month < ${to}::date group by 1, 2, 3`,
@@ -121,6 +121,8 @@ export interface FlowsReport {
   partners: { partner_id: string; earned_points: number; burned_points: number }[];
   /** Points issued by `earned_at` and redeemed at `burned_at` (net of refunds), by lot lineage. */
   matrix: { earned_at: string; burned_at: string; points: number }[];
+  /** The catalogue by supplier: points redeemed for its rewards (net of refunds), units fulfilled and what the operator owes it. */
+  rewards: { supplier_id: string; redeemed_points: number; fulfilled_units: number; owed_amount: string; currency: string | null }[];
 }
 
 export async function flowsReport(db: Executor, from: string, to: string): Promise<FlowsReport> {
@@ -140,9 +142,30 @@ export async function flowsReport(db: Executor, from: string, to: string): Promi
          where ${range} and p.type in ('burn', 'burn_refund')
          group by 1, 2 having sum(-mv.points) <> 0 order by 1, 2`,
   );
+  const rewards = await rows<{ supplier_id: string; redeemed: string; units: string; owed: string; currency: string | null }>(
+    db,
+    sql`with redeemed as (
+          select r.supplier_id, sum(case p.type when 'redemption' then p.points else -p.points end) as redeemed
+            from postings p join redemptions r on r.posting_id = p.id or r.refund_posting_id = p.id
+           where ${range} and p.type in ('redemption', 'redemption_refund') group by 1
+        ), fulfilled as (
+          select supplier_id, sum(units) as units, sum(units * supplier_price) as owed, min(currency) as currency
+            from reward_fulfilments p where ${range} group by 1
+        )
+        select coalesce(r.supplier_id, f.supplier_id) as supplier_id, coalesce(r.redeemed, 0)::text as redeemed,
+               coalesce(f.units, 0)::text as units, coalesce(f.owed, 0)::text as owed, f.currency
+          from redeemed r full join fulfilled f on f.supplier_id = r.supplier_id order by 1`,
+  );
   return {
     from,
     to,
+    rewards: rewards.map((r) => ({
+      supplier_id: r.supplier_id,
+      redeemed_points: Number(r.redeemed),
+      fulfilled_units: Number(r.units),
+      owed_amount: sumDecimals([r.owed]),
+      currency: r.currency,
+    })),
     partners: totals.map((t) => ({ partner_id: t.partner_id, earned_points: Number(t.earned), burned_points: Number(t.burned) })),
     matrix: matrix.map((m) => ({ earned_at: m.earned_at, burned_at: m.burned_at, points: Number(m.points) })),
   };

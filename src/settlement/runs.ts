@@ -70,6 +70,7 @@ async function insertStatements(tx: Executor, runId: string, figures: StatementF
       operatorFundedPoints: f.operator_funded_points,
       issuanceAmount: f.issuance_amount,
       redemptionAmount: f.redemption_amount,
+      rewardsAmount: f.rewards_amount,
       netAmount: f.net_amount,
       entryCount: f.entry_count,
       number,

@@ -44,6 +44,7 @@ export function statementView(row: typeof statements.$inferSelect): Statement {
     operator_funded_points: row.operatorFundedPoints,
     issuance_amount: trimScale(row.issuanceAmount, row.currency),
     redemption_amount: trimScale(row.redemptionAmount, row.currency),
+    rewards_amount: trimScale(row.rewardsAmount, row.currency),
     net_amount: trimScale(row.netAmount, row.currency),
     entry_count: row.entryCount,
   };
@@ -121,6 +122,7 @@ const CSV_COLUMNS = [
   "operator_funded_points",
   "issuance_amount",
   "redemption_amount",
+  "rewards_amount",
   "net_amount",
   "entry_count",
 ] as const;

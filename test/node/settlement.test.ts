@@ -165,7 +165,7 @@ describe("a month of settlement", () => {
     expect(res.headers.get("content-type")).toMatch(/^text\/csv/);
     const lines = res.body.trim().split("\r\n");
     expect(lines[0]).toMatch(/^statement_id,number,status,partner_id/);
-    expect(lines.find((l) => l.includes(ids.taxi))).toMatch(/,0\.14,5\.95,-5\.81,3$/);
+    expect(lines.find((l) => l.includes(ids.taxi))).toMatch(/,0\.14,5\.95,0\.00,-5\.81,3$/);
   });
 
   it("a posting at the period boundary lands in exactly one period", async () => {

@@ -5,3 +5,4 @@ export * from "./ledger.js";
 export * from "./settlement.js";
 export * from "./events.js";
 export * from "./sources.js";
+export * from "./rewards.js";

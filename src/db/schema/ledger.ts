@@ -52,7 +52,7 @@ export const postings = pgTable(
     check("postings_points_positive", sql`${t.points} > 0`),
     check(
       "postings_type",
-      sql`${t.type} in ('earn','burn','earn_reversal','burn_refund','expiry','adjustment','release','hold','capture','hold_release')`,
+      sql`${t.type} in ('earn','burn','earn_reversal','burn_refund','expiry','adjustment','release','hold','capture','hold_release','redemption','redemption_refund')`,
     ),
   ],
 );

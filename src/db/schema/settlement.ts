@@ -46,6 +46,8 @@ export const statements = pgTable(
     operatorFundedPoints: bigint("operator_funded_points", { mode: "number" }).notNull(),
     issuanceAmount: money("issuance_amount").notNull(),
     redemptionAmount: money("redemption_amount").notNull(),
+    /** What the operator owes this partner as a reward supplier for units fulfilled in the period. */
+    rewardsAmount: money("rewards_amount").notNull().default("0"),
     netAmount: money("net_amount").notNull(),
     entryCount: integer("entry_count").notNull(),
     number: text("number"),
