@@ -178,4 +178,52 @@ describe("ledger SQL functions", () => {
       expect(Number(entries[0]!.sum)).toBe(0);
     });
   });
+
+  it("rewards: ledger_redeem takes the oldest lots and stock; ledger_redemption_cancel refunds to those lots; ledger_voucher_use once; ledger_expire_vouchers", async () => {
+    const member = await newMember(h.db.handle.db, "sql-rewards");
+    const reward = await h.staff("admin").call<{ reward_id: string }>("POST", "/v1/admin/rewards", {
+      supplier_id: other.id, kind: "voucher", name: "Card", points: 100, supplier_price: "0.5", stock: 3, voucher_valid_days: 1,
+    });
+    await inRolledBackTransaction(async (tx) => {
+      const a = await call(tx, "ledger_earn", { member, amount_minor: 15_000, currency: "EUR", reference: "a" }, T0);
+      const b = await call(tx, "ledger_earn", { member, amount_minor: 20_000, currency: "EUR", reference: "b" }, T0 + DAY);
+      const ctx = (at: number, codes: string[]) => ({ ...ledgerContext(h.config, new Date(at)), redemption_id: `rdm_${"x".repeat(26)}`, voucher_codes: codes, fulfilment_id: `ful_${"y".repeat(26)}` });
+      const on = async (db: Executor, fn: string, args: Record<string, unknown>, c: Record<string, unknown>, partner = p) =>
+        ((await db.execute(sql`select ${sql.identifier(fn)}(${JSON.stringify({ ...args, partner_id: partner.id })}::jsonb, ${JSON.stringify(c)}::jsonb) as r`)) as unknown as { rows: { r: Record<string, unknown> }[] }).rows[0]!.r;
+      const direct = (fn: string, args: Record<string, unknown>, c: Record<string, unknown>, partner = p) => on(tx, fn, args, c, partner);
+      // A refusal inside a savepoint, so the test's transaction goes on (as ledger_call's own block does).
+      const refused = (fn: string, args: Record<string, unknown>, c: Record<string, unknown>, partner = p) =>
+        refusal((tx as unknown as { transaction: (f: (sp: Executor) => Promise<unknown>) => Promise<unknown> }).transaction((sp) => on(sp, fn, args, c, partner)));
+      const redeemed = await direct("ledger_redeem", { member, reward_id: reward.reward_id, quantity: 2, reference: "r" }, ctx(T0 + 2 * DAY, ["AAAA-0000-0000-0001", "AAAA-0000-0000-0002"]));
+      const pid = (redeemed.transaction as { transaction_id: string }).transaction_id;
+      // 200 points: all 150 of the oldest lot, then 50 of the next.
+      const moves = await one<{ lot_id: string; points: number }>(tx, sql`select lot_id, points::int from lot_moves where posting_id = ${pid} order by points`);
+      expect(moves).toEqual([{ lot_id: a.body.transaction!.transaction_id, points: -150 }, { lot_id: b.body.transaction!.transaction_id, points: -50 }]);
+      expect((await one<{ stock: number }>(tx, sql`select stock from rewards where id = ${reward.reward_id}`))[0]!.stock).toBe(1);
+      await call(tx, "ledger_earn", { member, amount_minor: 10_000, currency: "EUR", reference: "c" }, T0 + 2 * DAY);
+      expect((await refused("ledger_redeem", { member, reward_id: reward.reward_id, quantity: 2, reference: "r2" }, ctx(T0 + 2 * DAY, ["B", "C"]))).message).toBe("reward_unavailable");
+      // A voucher of another supplier is not usable; the supplier's own is, once.
+      expect((await refused("ledger_voucher_use", { code: "AAAA-0000-0000-0001", reference: "t" }, ctx(T0 + 2 * DAY, []))).message).toBe("voucher_not_usable");
+      const used = await direct("ledger_voucher_use", { code: "AAAA-0000-0000-0001", reference: "t" }, ctx(T0 + 2 * DAY, []), other);
+      expect(used).toMatchObject({ status: "used", redemption_id: redeemed.redemption_id });
+      expect((await refused("ledger_voucher_use", { code: "AAAA-0000-0000-0001", reference: "t" }, ctx(T0 + 2 * DAY, []), other)).message).toBe("voucher_not_usable");
+      expect((await refused("ledger_redemption_cancel", { redemption_id: redeemed.redemption_id }, ctx(T0 + 2 * DAY, []))).message).toBe("redemption_not_cancellable");
+      // The other voucher lapses after a day: the job expires it, and nothing is refunded.
+      expect(Number((await one<{ n: number }>(tx, sql`select ledger_expire_vouchers(${new Date(T0 + 4 * DAY).toISOString()}::timestamptz, 10) as n`))[0]!.n)).toBe(1);
+      expect((await balance(tx, member)).available).toBe("250");
+    });
+    await inRolledBackTransaction(async (tx) => {
+      const a = await call(tx, "ledger_earn", { member, amount_minor: 15_000, currency: "EUR", reference: "a" }, T0);
+      const c = { ...ledgerContext(h.config, new Date(T0 + DAY)), redemption_id: `rdm_${"z".repeat(26)}`, voucher_codes: ["CCCC-0000-0000-0001"] };
+      const r = ((await tx.execute(sql`select ledger_redeem(${JSON.stringify({ member, reward_id: reward.reward_id, reference: "r", partner_id: p.id })}::jsonb, ${JSON.stringify(c)}::jsonb) as r`)) as unknown as { rows: { r: { redemption_id: string } }[] }).rows[0]!.r;
+      const cc = ledgerContext(h.config, new Date(T0 + DAY));
+      await tx.execute(sql`select ledger_redemption_cancel(${JSON.stringify({ redemption_id: r.redemption_id, partner_id: p.id })}::jsonb, ${JSON.stringify(cc)}::jsonb)`);
+      // The refund went back to the lot the redemption spent.
+      const lot = await one<{ remaining: number }>(tx, sql`select remaining::int from lots where id = ${a.body.transaction!.transaction_id}`);
+      expect(lot[0]!.remaining).toBe(150);
+      const refund = await one<{ points: number; lot_id: string }>(tx, sql`select points::int, lot_id from lot_moves where posting_id = ${cc.posting_id}`);
+      expect(refund).toEqual([{ points: 100, lot_id: a.body.transaction!.transaction_id }]);
+      expect((await one<{ stock: number }>(tx, sql`select stock from rewards where id = ${reward.reward_id}`))[0]!.stock).toBe(3);
+    });
+  });
 });
