@@ -90,6 +90,7 @@ export function RunTable(props: { run: RunView }) {
             <th scope="col" class="num">Expired</th>
             <th scope="col" class="num">Issuance</th>
             <th scope="col" class="num">Redemption</th>
+            <th scope="col" class="num">Rewards</th>
             <th scope="col" class="num">Net</th>
           </tr>
         </thead>
@@ -108,6 +109,9 @@ export function RunTable(props: { run: RunView }) {
               </td>
               <td class="num">
                 {s.redemption_amount} {s.currency}
+              </td>
+              <td class="num">
+                {s.rewards_amount} {s.currency}
               </td>
               <td class="num" data-testid={`net-${s.partner_id}`}>
                 {s.net_amount} {s.currency}

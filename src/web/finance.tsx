@@ -189,6 +189,33 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
             </table>
           </div>
         </section>
+        <section class="card" aria-labelledby="rewards-h">
+          <h2 id="rewards-h">Rewards catalogue this month, by supplier</h2>
+          {flows.rewards.length === 0 ? <p class="muted">No catalogue redemptions this month.</p> : null}
+          <div class="table-wrap">
+            <table>
+              <caption class="visually-hidden">Points redeemed for each supplier's rewards, units fulfilled and what the operator owes it</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Supplier</th>
+                  <th scope="col" class="num">Points redeemed</th>
+                  <th scope="col" class="num">Units fulfilled</th>
+                  <th scope="col" class="num">Owed to supplier</th>
+                </tr>
+              </thead>
+              <tbody>
+                {flows.rewards.map((r) => (
+                  <tr>
+                    <td>{r.supplier_id}</td>
+                    <td class="num">{formatPoints(r.redeemed_points)}</td>
+                    <td class="num">{formatPoints(r.fulfilled_units)}</td>
+                    <td class="num">{r.currency ? `${r.owed_amount} ${r.currency}` : "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
         <section class="card" aria-labelledby="pos-h">
           <h2 id="pos-h">Partners: prepaid and unsettled</h2>
           <p class="muted">
