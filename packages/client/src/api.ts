@@ -710,6 +710,172 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/rewards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a reward to the catalogue
+         * @description Role: admin. Each reward is supplied and fulfilled by one partner.
+         */
+        post: operations["createReward"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/rewards/{reward_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a reward (status, stock, price…)
+         * @description Role: admin. Existing redemptions keep the prices locked when they were made.
+         */
+        patch: operations["updateReward"];
+        trace?: never;
+    };
+    "/v1/rewards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The active rewards, with their stock */
+        get: operations["listRewards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Redemptions you made or supply */
+        get: operations["listRedemptions"];
+        put?: never;
+        /**
+         * Redeem a reward for one of your members
+         * @description Points leave the member's available balance (oldest lots first) as a `redemption` transaction; stock is never oversold.
+         */
+        post: operations["createRedemption"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/redemptions/{redemption_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One redemption you made or supply */
+        get: operations["getRedemption"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/redemptions/{redemption_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a redemption you made (all points back, stock restored) */
+        post: operations["cancelRedemption"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/redemptions/{redemption_id}/fulfil": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Supplier: mark an item or transfer fulfilled */
+        post: operations["fulfilRedemption"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/redemptions/{redemption_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Supplier: reject an item or transfer (points refunded, stock restored) */
+        post: operations["rejectRedemption"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vouchers/{code}/use": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Supplier: use a voucher (once)
+         * @description Unknown, another supplier's, used, cancelled and expired vouchers all get the same 422 voucher_not_usable.
+         */
+        post: operations["useVoucher"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -729,7 +895,7 @@ export interface components {
              * @example insufficient_points
              * @enum {string}
              */
-            code: "malformed_request" | "missing_token" | "malformed_token" | "unknown_key" | "algorithm_not_allowed" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "lifetime_too_long" | "issuer_invalid" | "audience_invalid" | "type_invalid" | "replayed_token" | "request_mismatch" | "body_mismatch" | "partner_suspended" | "role_forbidden" | "not_found" | "member_not_found" | "method_not_allowed" | "idempotency_key_reused" | "external_ref_taken" | "already_linked" | "already_exists" | "period_finalized" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_required" | "insufficient_points" | "hold_not_active" | "capture_exceeds_hold" | "reversal_exceeds_original" | "link_code_invalid" | "prepaid_points_exhausted" | "credit_limit_exceeded" | "period_not_closed" | "explicit_points_not_allowed" | "not_prepaid" | "rate_limited" | "internal_error" | "service_unavailable";
+            code: "malformed_request" | "missing_token" | "malformed_token" | "unknown_key" | "algorithm_not_allowed" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "lifetime_too_long" | "issuer_invalid" | "audience_invalid" | "type_invalid" | "replayed_token" | "request_mismatch" | "body_mismatch" | "partner_suspended" | "role_forbidden" | "not_found" | "member_not_found" | "method_not_allowed" | "idempotency_key_reused" | "external_ref_taken" | "already_linked" | "already_exists" | "period_finalized" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_required" | "insufficient_points" | "hold_not_active" | "capture_exceeds_hold" | "reversal_exceeds_original" | "link_code_invalid" | "prepaid_points_exhausted" | "credit_limit_exceeded" | "period_not_closed" | "explicit_points_not_allowed" | "not_prepaid" | "reward_unavailable" | "redemption_limit_reached" | "redemption_not_cancellable" | "voucher_not_usable" | "rate_limited" | "internal_error" | "service_unavailable";
             /** @example req_01jd8x9k2m3n4p5q6r7s8t9v0w */
             request_id: string;
             errors?: {
@@ -982,7 +1148,7 @@ export interface components {
         Transaction: {
             transaction_id: string;
             /** @enum {string} */
-            type: "earn" | "burn" | "earn_reversal" | "burn_refund" | "expiry" | "adjustment";
+            type: "earn" | "burn" | "earn_reversal" | "burn_refund" | "expiry" | "adjustment" | "redemption" | "redemption_refund";
             partner_id: string;
             member_id: string;
             /** Format: int64 */
@@ -1159,7 +1325,12 @@ export interface components {
              */
             redemption_amount: string;
             /**
-             * @description issuance_amount − redemption_amount; positive when the partner owes the operator.
+             * @description What the operator owes you as a reward supplier: your locked supplier price per unit fulfilled in the period.
+             * @example 1234.56
+             */
+            rewards_amount: string;
+            /**
+             * @description issuance_amount − redemption_amount − rewards_amount; positive when the partner owes the operator.
              * @example 1234.56
              */
             net_amount: string;
@@ -1233,6 +1404,16 @@ export interface components {
                 /** Format: int64 */
                 points: number;
             }[];
+            rewards: {
+                supplier_id: string;
+                /** Format: int64 */
+                redeemed_points: number;
+                /** Format: int64 */
+                fulfilled_units: number;
+                /** @description Exact, at the supplier prices locked on the redemptions. */
+                owed_amount: string;
+                currency: string | null;
+            }[];
         };
         PartnerPositions: {
             as_of: string;
@@ -1263,6 +1444,166 @@ export interface components {
             last_error: string | null;
             created_at: string;
             next_attempt_at: string;
+        };
+        Reward: {
+            reward_id: string;
+            supplier_id: string;
+            /** @enum {string} */
+            kind: "voucher" | "item" | "transfer";
+            name: string;
+            description: string;
+            /** Format: int64 */
+            points: number;
+            face_value?: {
+                /** Format: int64 */
+                amount_minor: number;
+                currency: string;
+            };
+            transfer?: {
+                program: string;
+                /** Format: int64 */
+                units_per_unit: number;
+            };
+            supplier_price: string;
+            /** Format: int64 */
+            stock: number | null;
+            /** Format: int64 */
+            per_member_limit: number | null;
+            /** Format: int64 */
+            voucher_valid_days: number;
+            /** @enum {string} */
+            status: "active" | "paused" | "retired";
+            created_at: string;
+            updated_at: string;
+        };
+        RewardRequest: {
+            supplier_id: string;
+            /** @enum {string} */
+            kind: "voucher" | "item" | "transfer";
+            name: string;
+            description?: string;
+            /**
+             * Format: int64
+             * @description Cost per unit in points.
+             */
+            points: number;
+            face_value?: components["schemas"]["FaceValue"];
+            transfer?: components["schemas"]["TransferTerms"];
+            /** @description What the operator pays the supplier per fulfilled unit, in the supplier's settlement currency. */
+            supplier_price: string;
+            /**
+             * Format: int64
+             * @description Units left; null or absent for unlimited.
+             */
+            stock?: number | null;
+            /** Format: int64 */
+            per_member_limit?: number | null;
+            /**
+             * Format: int64
+             * @description Default 90.
+             */
+            voucher_valid_days?: number;
+            /** @enum {string} */
+            status?: "active" | "paused" | "retired";
+        };
+        FaceValue: {
+            /** Format: int64 */
+            amount_minor: number;
+            currency: string;
+        };
+        /** @description A transfer to another programme: e.g. 500 airline miles per unit. */
+        TransferTerms: {
+            program: string;
+            /** Format: int64 */
+            units_per_unit: number;
+        };
+        RewardPatch: {
+            name?: string;
+            description?: string;
+            /** Format: int64 */
+            points?: number;
+            supplier_price?: string;
+            /** Format: int64 */
+            stock?: number | null;
+            /** Format: int64 */
+            per_member_limit?: number | null;
+            /** Format: int64 */
+            voucher_valid_days?: number;
+            /** @enum {string} */
+            status?: "active" | "paused" | "retired";
+        };
+        RewardList: {
+            data: components["schemas"]["Reward"][];
+            next_cursor: string | null;
+        };
+        Redemption: {
+            redemption_id: string;
+            reward_id: string;
+            supplier_id: string;
+            partner_id: string;
+            member_id: string;
+            /** @enum {string} */
+            kind: "voucher" | "item" | "transfer";
+            /** Format: int64 */
+            quantity: number;
+            /** Format: int64 */
+            points: number;
+            /** @enum {string} */
+            status: "issued" | "requested" | "fulfilled" | "rejected" | "cancelled";
+            reference: string;
+            created_at: string;
+            vouchers?: components["schemas"]["Voucher"][];
+            transfer_account?: string;
+            fulfilment_reference?: string;
+            reject_reason?: string;
+            transaction: components["schemas"]["Transaction"];
+            refund_transaction?: components["schemas"]["Transaction"];
+            balance?: components["schemas"]["Balance"] & unknown;
+        };
+        Voucher: {
+            /** @description In full only to the partner that made the redemption; others see its last four symbols. */
+            code: string;
+            expires_at: string;
+            /** @enum {string} */
+            status: "issued" | "used" | "cancelled" | "expired";
+        };
+        RedemptionRequest: {
+            /** @description mbr_… or ext:<your customer reference> */
+            member: string;
+            reward_id: string;
+            /**
+             * Format: int64
+             * @description 1–10, default 1.
+             */
+            quantity?: number;
+            /** @description Transfer rewards: the member's number in that programme (required). */
+            transfer_account?: string;
+            reference: string;
+        };
+        RedemptionList: {
+            data: components["schemas"]["Redemption"][];
+            next_cursor: string | null;
+        };
+        FulfilRequest: {
+            reference: string;
+        };
+        RejectRequest: {
+            reason: string;
+        };
+        VoucherUse: {
+            code: string;
+            /** @enum {string} */
+            status: "used";
+            redemption_id: string;
+            used_at: string;
+            face_value?: {
+                /** Format: int64 */
+                amount_minor: number;
+                currency: string;
+            };
+        };
+        VoucherUseRequest: {
+            reference: string;
         };
     };
     responses: never;
@@ -6815,6 +7156,1635 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "idempotency_key_required" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    createReward: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1–255 printable characters; a retry reuses it. */
+                "idempotency-key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RewardRequest"];
+            };
+        };
+        responses: {
+            /** @description The reward. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reward"];
+                };
+            };
+            /** @description Problem codes: `malformed_request` (each explained at /problems/<code>). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_request";
+                    };
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "role_forbidden";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_reused` (each explained at /problems/<code>). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `unsupported_media_type` (each explained at /problems/<code>). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_required`, `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_required" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    updateReward: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reward_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RewardPatch"];
+            };
+        };
+        responses: {
+            /** @description The reward as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reward"];
+                };
+            };
+            /** @description Problem codes: `malformed_request` (each explained at /problems/<code>). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_request";
+                    };
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such reward. Problem codes: `not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `unsupported_media_type` (each explained at /problems/<code>). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem codes: `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listRewards: {
+        parameters: {
+            query?: {
+                kind?: "voucher" | "item" | "transfer";
+                /** @description 1–200, default 50. */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RewardList"];
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listRedemptions: {
+        parameters: {
+            query?: {
+                member?: string;
+                status?: "issued" | "requested" | "fulfilled" | "rejected" | "cancelled";
+                /** @description 1–200, default 50. */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page, newest first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedemptionList"];
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such member is linked to you. Problem codes: `member_not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "member_not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    createRedemption: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1–255 printable characters; a retry reuses it. */
+                "idempotency-key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedemptionRequest"];
+            };
+        };
+        responses: {
+            /** @description Redeemed. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redemption"];
+                };
+            };
+            /** @description Problem codes: `malformed_request` (each explained at /problems/<code>). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_request";
+                    };
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such member linked to you, or no such reward. Problem codes: `member_not_found`, `not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "member_not_found" | "not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_reused` (each explained at /problems/<code>). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `unsupported_media_type` (each explained at /problems/<code>). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Refused. Problem codes: `idempotency_key_required`, `insufficient_points`, `redemption_limit_reached`, `reward_unavailable`, `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_required" | "insufficient_points" | "redemption_limit_reached" | "reward_unavailable" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getRedemption: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                redemption_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The redemption. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redemption"];
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such redemption of yours. Problem codes: `not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    cancelRedemption: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1–255 printable characters; a retry reuses it. */
+                "idempotency-key": string;
+            };
+            path: {
+                redemption_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Empty"];
+            };
+        };
+        responses: {
+            /** @description Cancelled. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redemption"];
+                };
+            };
+            /** @description Problem codes: `malformed_request` (each explained at /problems/<code>). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_request";
+                    };
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such redemption made by you. Problem codes: `not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_reused` (each explained at /problems/<code>). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `unsupported_media_type` (each explained at /problems/<code>). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Something of it is used, fulfilled or expired. Problem codes: `idempotency_key_required`, `redemption_not_cancellable`, `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_required" | "redemption_not_cancellable" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    fulfilRedemption: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1–255 printable characters; a retry reuses it. */
+                "idempotency-key": string;
+            };
+            path: {
+                redemption_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FulfilRequest"];
+            };
+        };
+        responses: {
+            /** @description Fulfilled. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redemption"];
+                };
+            };
+            /** @description Problem codes: `malformed_request` (each explained at /problems/<code>). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_request";
+                    };
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such redemption supplied by you. Problem codes: `not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_reused` (each explained at /problems/<code>). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `unsupported_media_type` (each explained at /problems/<code>). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Not a requested item or transfer. Problem codes: `idempotency_key_required`, `redemption_not_cancellable`, `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_required" | "redemption_not_cancellable" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    rejectRedemption: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1–255 printable characters; a retry reuses it. */
+                "idempotency-key": string;
+            };
+            path: {
+                redemption_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectRequest"];
+            };
+        };
+        responses: {
+            /** @description Rejected. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redemption"];
+                };
+            };
+            /** @description Problem codes: `malformed_request` (each explained at /problems/<code>). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_request";
+                    };
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such redemption supplied by you. Problem codes: `not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_reused` (each explained at /problems/<code>). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `unsupported_media_type` (each explained at /problems/<code>). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Not a requested item or transfer. Problem codes: `idempotency_key_required`, `redemption_not_cancellable`, `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_required" | "redemption_not_cancellable" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    useVoucher: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1–255 printable characters; a retry reuses it. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description The voucher code, with or without dashes. */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoucherUseRequest"];
+            };
+        };
+        responses: {
+            /** @description Used. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoucherUse"];
+                };
+            };
+            /** @description Problem codes: `malformed_request` (each explained at /problems/<code>). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_request";
+                    };
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_reused` (each explained at /problems/<code>). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `unsupported_media_type` (each explained at /problems/<code>). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Not usable. Problem codes: `idempotency_key_required`, `validation_failed`, `voucher_not_usable` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_required" | "validation_failed" | "voucher_not_usable";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
                     };
                 };
             };
