@@ -1,5 +1,5 @@
 /**
- * Counts the database round trips of an earn and a burn. Goal: after authentication (one
+ * Counts the database round trips of an earn, a burn, a hold and a catalogue redemption. Goal: after authentication (one
  * lookup of the partner and key), at most 2. Every query the app sends goes through the
  * driver client's `query`, which is counted here.
  */
@@ -9,11 +9,14 @@ import { createHarness, type Harness, type TestPartner } from "../support/harnes
 let h: Harness;
 let p: TestPartner;
 let memberId: string;
+let rewardId: string;
 beforeAll(async () => {
   h = await createHarness();
   p = await h.partner();
   memberId = (await p.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "counted" })).member_id;
   await p.client.call("POST", "/v1/earn", { member: memberId, amount_minor: 100_000, currency: "EUR", reference: "seed" });
+  const supplier = await h.partner();
+  rewardId = (await h.staff("admin").call<{ reward_id: string }>("POST", "/v1/admin/rewards", { supplier_id: supplier.id, kind: "voucher", name: "Card", points: 10, supplier_price: "0.1", stock: 100 })).reward_id;
 });
 afterAll(() => h.close());
 
@@ -39,6 +42,7 @@ describe("round trips per posting", () => {
     ["earn", "/v1/earn", () => ({ member: memberId, amount_minor: 1_000, currency: "EUR", reference: "rt" })],
     ["burn", "/v1/burn", () => ({ member: memberId, points: 5, reference: "rt" })],
     ["hold", "/v1/holds", () => ({ member: memberId, points: 5, reference: "rt" })],
+    ["redemption", "/v1/redemptions", () => ({ member: memberId, reward_id: rewardId, quantity: 2, reference: "rt" })],
   ])("%s: one lookup to authenticate, then one call that posts", async (_name, path, body) => {
     let status = 0;
     const queries = await countQueries(async () => {

@@ -64,7 +64,7 @@ describe.skipIf(!pg.available)("the Worker's cron trigger", () => {
     const report = logs.find((l) => l.startsWith("scheduled jobs:"));
     expect(report).toBeDefined();
     const parsed = JSON.parse(report!.slice("scheduled jobs:".length)) as Record<string, { processed?: number; error?: string }>;
-    expect(Object.keys(parsed)).toEqual(["release_pending_and_expire_holds", "expire_points", "deliver_webhooks", "prune_expired_records"]);
+    expect(Object.keys(parsed)).toEqual(["release_pending_and_expire_holds", "expire_points", "expire_vouchers", "deliver_webhooks", "prune_expired_records"]);
     for (const result of Object.values(parsed)) expect(result.error).toBeUndefined();
   });
 });
