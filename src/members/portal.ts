@@ -19,8 +19,8 @@ const sessions = webSessions<{ memberId: string; partnerId: string | null }>({
         tokenHash: row.tokenHash,
         kind: row.kind,
         memberId: row.subject.memberId,
-        // The partner that handed out the link; sessions belong to the member alone.
-        partnerId: row.kind === "login" ? row.subject.partnerId : null,
+        // The partner that handed out the link; its session keeps it (the portal redeems rewards through it).
+        partnerId: row.subject.partnerId,
         expiresAt: row.expiresAt,
         createdAt: row.now,
       });
@@ -82,6 +82,12 @@ export async function startPortalSession(tx: Executor, loginToken: string, now: 
 export async function sessionMember(db: Executor, sessionToken: string, now: Date): Promise<string | null> {
   return (await sessions.current(db, sessionToken, now))?.memberId ?? null;
 }
+
+/**
+ * The member behind a live session cookie and the partner whose link opened it (null for a
+ * session started before sessions recorded it), or null.
+ */
+export const sessionSubject = (db: Executor, sessionToken: string, now: Date) => sessions.current(db, sessionToken, now);
 
 export const endPortalSession = (db: Executor, sessionToken: string, now: Date) => sessions.end(db, sessionToken, now);
 

@@ -38,6 +38,48 @@ pre { overflow-x:auto; background:#f0f2f5; border:1px solid var(--line); border-
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap:anywhere; }
 article.guide { background:var(--card); border:1px solid var(--line); border-radius:.5rem; padding:1rem 1.25rem; }
 article.guide h1 { margin-top:0; }
+nav.portal { display:flex; flex-wrap:wrap; gap:0 .75rem; margin-right:auto; order:1; }
+header.top form.inline { order:2; }
+@media (max-width: 40rem) { header.top { row-gap:.25rem; padding-bottom:0; } nav.portal { order:3; flex-basis:100%; margin:0 -.25rem; } }
+nav.portal a { color:var(--accent); text-decoration:none; min-height:44px; display:inline-flex; align-items:center; padding:0 .25rem; border-bottom:3px solid transparent; }
+nav.portal a[aria-current="page"] { color:var(--ink); font-weight:700; border-bottom-color:var(--accent); }
+.lead { font-size:1.05rem; margin:0 0 1rem; }
+.small { font-size:.875rem; }
+.back { margin:0 0 .25rem; }
+.actions { display:flex; flex-wrap:wrap; gap:.75rem 1.25rem; align-items:center; margin:1rem 0 0; }
+.tag { display:inline-block; font-size:.8rem; font-weight:600; line-height:1.4; padding:.1rem .55rem; border-radius:1rem; background:#eceff3; color:var(--ink); margin:0; }
+.tag.ok { background:#e2f2e7; color:var(--ok); } .tag.warn { background:#fbeedd; color:var(--warn); }
+.meta { margin:0 0 .35rem; display:flex; flex-wrap:wrap; gap:.5rem; align-items:center; }
+.notice.error { border-left-color:#b42318; background:#fdeceb; }
+.notice p { margin:.25rem 0; }
+ul.rewards { list-style:none; padding:0; margin:0; display:grid; grid-template-columns:repeat(auto-fill, minmax(min(100%, 16rem), 1fr)); gap:1rem; }
+.reward { background:var(--card); border:1px solid var(--line); border-radius:.5rem; padding:1rem; display:flex; flex-direction:column; gap:.4rem; }
+.reward > * { margin:0; }
+.reward > .tag { align-self:flex-start; }
+article.card { background:var(--card); border:1px solid var(--line); border-radius:.5rem; padding:1rem; margin-bottom:1rem; }
+.button.secondary { background:transparent; color:var(--accent); border:1px solid var(--accent); }
+.reward h2 { font-size:1.1rem; }
+.reward.affordable { border-color:var(--ok); box-shadow:inset 0 4px 0 var(--ok); }
+.reward .push { margin-top:auto; padding-top:.5rem; }
+.price { font-size:1.25rem; font-weight:700; font-variant-numeric:tabular-nums; }
+.terms { color:var(--muted); }
+dl.summary { display:grid; grid-template-columns:1fr auto; gap:.4rem 1rem; margin:0 0 1rem; max-width:28rem; font-variant-numeric:tabular-nums; }
+dl.summary dt { color:var(--muted); } dl.summary dd { margin:0; font-weight:600; text-align:right; }
+.label { font-weight:600; margin:0 0 .35rem; }
+ul.qty-choices { list-style:none; padding:0; margin:0 0 1rem; display:flex; flex-wrap:wrap; gap:.5rem; }
+ul.qty-choices a { display:inline-flex; align-items:center; justify-content:center; min-width:44px; min-height:44px; border:1px solid var(--accent); border-radius:.375rem; color:var(--accent); text-decoration:none; font-weight:600; }
+ul.qty-choices a[aria-current="true"] { background:var(--accent); color:var(--accent-ink); }
+.field { margin:0 0 1rem; } .field input { width:100%; max-width:24rem; display:block; margin-bottom:.25rem; }
+.field-error { display:block; color:#b42318; font-weight:600; }
+button.danger { background:#b42318; }
+.redemption.highlight { border-color:var(--accent); box-shadow:0 0 0 2px var(--accent); }
+.redemption h2 { margin-bottom:.25rem; }
+ul.vouchers { list-style:none; padding:0; margin:.75rem 0 0; }
+.voucher { display:flex; flex-wrap:wrap; gap:.5rem 1.25rem; align-items:center; border-top:1px solid var(--line); padding:.75rem 0; }
+.voucher p { margin:.2rem 0; }
+.qr { width:11rem; height:11rem; flex:none; }
+.code.voucher-code { font-size:1.3rem; letter-spacing:.05em; overflow-wrap:anywhere; }
+.voucher.used .voucher-code, .voucher.cancelled .voucher-code, .voucher.expired .voucher-code { color:var(--muted); text-decoration:line-through; }
 `;
 
 export const PAGE_CSP =

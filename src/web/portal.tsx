@@ -2,7 +2,7 @@ import { linkBase } from "../config.js";
 import { WEB_TOKEN_PATTERN } from "../auth/web-sessions.js";
 import type { Context } from "hono";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../http/env.js";
 import {
   createLinkCode,
@@ -14,28 +14,14 @@ import {
   loginIsUsable,
   portalView,
   PORTAL_SESSION_TTL_SECONDS,
-  sessionMember,
   startPortalSession,
   type PortalView,
 } from "../members/portal.js";
 import { memberHistory, type HistoryItem } from "../ledger/queries.js";
 import { DomainError } from "../errors.js";
 import { checkForm, formatDate, formatPoints, html, Page, registerStylesheet } from "./layout.js";
-
-const COOKIE = "coalesce_portal";
-
-
-function Expired(props: { title: string; message: string }) {
-  return (
-    <Page title={`${props.title} · Coalesce`}>
-      <h1>{props.title}</h1>
-      <section class="card">
-        <p>{props.message}</p>
-        <p class="muted">Open your account again from the app or website of any brand you are a member with.</p>
-      </section>
-    </Page>
-  );
-}
+import { COOKIE, currentSession, Expired, PortalNav, sessionEnded, type PortalSession } from "./portal-kit.js";
+import { registerPortalRewards } from "./portal-rewards.js";
 
 function LoginPage(props: { token: string }) {
   return (
@@ -90,12 +76,7 @@ function AccountPage(props: { view: PortalView; history: HistoryItem[]; csrf: st
   return (
     <Page
       title="Your points · Coalesce"
-      nav={
-        <form method="post" action="/portal/logout" class="inline">
-          <input type="hidden" name="csrf" value={props.csrf} />
-          <button type="submit" class="secondary">Sign out</button>
-        </form>
-      }
+      nav={<PortalNav current="points" csrf={props.csrf} />}
     >
       <h1>Your points</h1>
       {props.notice ? (
@@ -120,6 +101,16 @@ function AccountPage(props: { view: PortalView; history: HistoryItem[]; csrf: st
           </div>
         </dl>
         <p class="muted">Pending points become available when the stay or order is completed. Held points are reserved for a purchase in progress.</p>
+      </section>
+      <section class="card" aria-labelledby="rewards-h">
+        <h2 id="rewards-h">Rewards</h2>
+        <p>Spend your points on vouchers, items and transfers from brands in the coalition.</p>
+        <p class="actions">
+          <a class="button" href="/portal/rewards">
+            Browse rewards
+          </a>
+          <a href="/portal/my-rewards">My rewards and vouchers</a>
+        </p>
       </section>
       <section class="card" aria-labelledby="tier-h">
         <h2 id="tier-h">
@@ -180,17 +171,7 @@ function AccountPage(props: { view: PortalView; history: HistoryItem[]; csrf: st
   );
 }
 
-async function currentSession(c: Context<AppEnv>): Promise<{ memberId: string; token: string } | null> {
-  const token = getCookie(c, COOKIE);
-  if (!token) return null;
-  const memberId = await sessionMember(c.var.services.db(), token, c.var.services.now());
-  return memberId ? { memberId, token } : null;
-}
-
-const sessionEnded = (c: Context<AppEnv>) =>
-  html(c, <Expired title="Your session has ended" message="For your security, account sessions last 15 minutes." />, 401);
-
-async function renderAccount(c: Context<AppEnv>, session: { memberId: string; token: string }, extra: { newCode?: { code: string; expires_at: string }; notice?: string } = {}) {
+async function renderAccount(c: Context<AppEnv>, session: PortalSession, extra: { newCode?: { code: string; expires_at: string }; notice?: string } = {}) {
   const db = c.var.services.db();
   const now = c.var.services.now();
   const view = await portalView(db, session.memberId, now);
@@ -201,6 +182,7 @@ async function renderAccount(c: Context<AppEnv>, session: { memberId: string; to
 /** The member portal: server-rendered, no scripts, no CDN; a short HttpOnly session from a one-time URL. */
 export function registerPortal(app: OpenAPIHono<AppEnv>) {
   registerStylesheet(app);
+  registerPortalRewards(app);
 
   app.get("/portal/login/:token", async (c) => {
     const token = c.req.param("token");
