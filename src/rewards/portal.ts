@@ -93,7 +93,8 @@ export function unitsLeftFor(reward: PortalReward): number {
 }
 
 export type VoucherStatus = "issued" | "used" | "cancelled" | "expired";
-export type RedemptionStatus = "issued" | "requested" | "fulfilled" | "rejected" | "cancelled";
+import type { RedemptionStatus } from "./catalogue.js";
+export type { RedemptionStatus };
 
 /** A member's redemption as `ledger_redemption_json` shapes it (codes in full), with names to show. */
 export interface MemberRedemption {
