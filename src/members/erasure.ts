@@ -1,6 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
-import { linkCodes, memberLinks, members, portalTokens } from "../db/schema/index.js";
+import { linkCodes, memberLinks, members, portalTokens, redemptions } from "../db/schema/index.js";
 import { DomainError } from "../errors.js";
 import { emitEvent } from "../events/emit.js";
 
@@ -14,7 +14,8 @@ export interface ErasureResult {
 /**
  * Erasure on request: the member becomes a pseudonym (its id). Every partner's customer
  * reference is removed, links end, codes and sessions die. Ledger entries, balances and every
- * settlement total are untouched: they never held personal data. Repeating it changes nothing.
+ * settlement total are untouched: they never held personal data. The member's account numbers in
+ * other programmes (transfer rewards) are removed too. Repeating it changes nothing.
  */
 export async function eraseMember(tx: Executor, memberId: string, now: Date): Promise<ErasureResult> {
   const [member] = await tx.select().from(members).where(eq(members.id, memberId)).for("update");
@@ -33,6 +34,7 @@ export async function eraseMember(tx: Executor, memberId: string, now: Date): Pr
   await tx.update(memberLinks).set({ externalRef: null }).where(eq(memberLinks.memberId, memberId));
   await tx.update(linkCodes).set({ usedAt: now }).where(and(eq(linkCodes.memberId, memberId), isNull(linkCodes.usedAt)));
   await tx.update(portalTokens).set({ usedAt: now }).where(and(eq(portalTokens.memberId, memberId), isNull(portalTokens.usedAt)));
+  await tx.update(redemptions).set({ transferAccount: null }).where(eq(redemptions.memberId, memberId));
   await tx.update(members).set({ status: "erased", erasedAt: now }).where(eq(members.id, memberId));
   return { member_id: memberId, status: "erased", erased_at: now.toISOString(), links_removed: activeLinks.length };
 }

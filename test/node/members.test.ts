@@ -147,6 +147,12 @@ describe("erasure", () => {
     const lc = await a.client.call<{ code: string }>("POST", `/v1/members/${m.member_id}/link-codes`, {});
     await b.client.call("POST", "/v1/links", { code: lc.code, external_ref: "b-forget-me" });
     const portal = await a.client.call<{ url: string }>("POST", `/v1/members/${m.member_id}/portal-sessions`, {});
+    // An account number in another programme, given for a transfer reward, is personal data too.
+    await a.client.call("POST", "/v1/earn", { member: m.member_id, amount_minor: 10_000, currency: "EUR", reference: "forget-earn" });
+    const miles = await h.staff("admin").call<{ reward_id: string }>("POST", "/v1/admin/rewards", {
+      supplier_id: b.id, kind: "transfer", name: "Miles", points: 10, supplier_price: "0.1", transfer: { program: "Sky", units_per_unit: 10 },
+    });
+    const transfer = await a.client.call<{ redemption_id: string }>("POST", "/v1/redemptions", { member: m.member_id, reward_id: miles.reward_id, transfer_account: "SKY-PERSONAL-1", reference: "t" });
 
     const erased = await h.staff("admin").request("POST", `/v1/admin/members/${m.member_id}/erasure`);
     expect(erased.status).toBe(200);
@@ -157,6 +163,9 @@ describe("erasure", () => {
     for (const p of [a, b]) expect(code(await p.client.request("GET", `/v1/members/${m.member_id}`))).toBe("member_not_found");
     const refs = await h.db.handle.db.select({ ref: memberLinks.externalRef }).from(memberLinks).where(eq(memberLinks.memberId, m.member_id));
     expect(refs).toEqual([{ ref: null }, { ref: null }]);
+    const kept = await b.client.call<{ transfer_account?: string; points: number }>("GET", `/v1/redemptions/${transfer.redemption_id}`);
+    expect(kept.transfer_account).toBeUndefined();
+    expect(kept.points).toBe(10);
     expect((await h.app.request(portal.url.replace(/^https?:\/\/[^/]+/, ""))).status).toBe(410);
     // The customer can join again as a new member.
     expect((await a.client.call<Member>("POST", "/v1/members", { external_ref: "forget-me" })).member_id).not.toBe(m.member_id);
