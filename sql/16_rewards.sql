@@ -69,6 +69,11 @@ BEGIN
     END IF;
   END IF;
   total := r.points * qty;
+  -- Sold out as read: say so (not insufficient_points), and skip the balance update a rush would undo.
+  -- The conditional UPDATE below stays the guard under concurrency.
+  IF r.stock IS NOT NULL AND r.stock < qty THEN
+    PERFORM ledger_refusal('reward_unavailable', 'This reward is out of stock.');
+  END IF;
   PERFORM ledger_spend(member, total, false, now);
   -- One conditional update: stock is never oversold, whatever the concurrency.
   UPDATE rewards SET stock = stock - qty WHERE id = r.id AND status = 'active' AND (stock IS NULL OR stock >= qty);

@@ -469,10 +469,10 @@ async function run(ops: Op[]) {
           reference: `rd${step}`,
         });
         note(`redeem ${o.reward}`, res.status, res.body.code);
-        // The server's order of refusals: the per-member limit, then the points, then the stock.
+        // The server's order of refusals: the per-member limit, then the stock as read, then the points.
         if (reward.limit !== null && model.taken(reward) + o.quantity > reward.limit) expect([res.status, res.body.code], label).toEqual([422, "redemption_limit_reached"]);
-        else if (model.available < points) expect([res.status, res.body.code], label).toEqual([422, "insufficient_points"]);
         else if (reward.stock !== null && reward.stock < o.quantity) expect([res.status, res.body.code], label).toEqual([422, "reward_unavailable"]);
+        else if (model.available < points) expect([res.status, res.body.code], label).toEqual([422, "insufficient_points"]);
         else {
           expect(res.status, label).toBe(201);
           model.available -= points;
