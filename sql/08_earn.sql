@@ -142,6 +142,15 @@ BEGIN
         format('Your prepaid block has %s points left; this earn needs %s.', p.prepaid_points, total - op_funded));
     END IF;
   END IF;
+  -- Issuance limits: the day's counters move only within their caps (one conditional upsert each,
+  -- so concurrent earns cannot pass a cap together).
+  IF p.member_daily_points_limit IS NOT NULL THEN
+    PERFORM ledger_issue_within(partner, member, total, p.member_daily_points_limit, now,
+      format('%s points to one member per day', p.member_daily_points_limit));
+  END IF;
+  IF p.daily_points_limit IS NOT NULL THEN
+    PERFORM ledger_issue_within(partner, '', total, p.daily_points_limit, now, format('%s points per day', p.daily_points_limit));
+  END IF;
   INSERT INTO postings (id, type, partner_id, member_id, points, base_points, bonus_points, operator_funded_points, reference,
                         created_at, occurred_at, available_at, currency, amount_minor, category, settlement_currency, billing,
                         issue_price_per_point, redemption_price_per_point)
@@ -174,4 +183,25 @@ BEGIN
   RETURN (jsonb_build_object(
     'transaction', ledger_txn_json(post, now), 'balance', ledger_balance_json(member),
     'base_points', base, 'bonus_points', bonus));
+END $function$;
+
+-- Counts `amount` against a partner's issuance cap for the UTC day (member '' is the partner's
+-- total), or refuses with issuance_limit_reached. The upsert's WHERE sees the latest count under
+-- the row lock, so concurrent earns are checked one after another.
+CREATE OR REPLACE FUNCTION ledger_issue_within(partner text, member text, amount bigint, cap bigint, now timestamp with time zone, what text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+DECLARE d text := to_char(now AT TIME ZONE 'UTC', 'YYYY-MM-DD');
+BEGIN
+  IF amount > cap THEN
+    PERFORM ledger_refusal('issuance_limit_reached', format('This earn of %s points is over your issuance limit of %s.', amount, what));
+  END IF;
+  INSERT INTO issuance_days AS i (partner_id, day, member_id, points) VALUES (partner, d, member, amount)
+  ON CONFLICT (partner_id, day, member_id) DO UPDATE SET points = i.points + excluded.points
+   WHERE i.points + excluded.points <= cap;
+  IF NOT FOUND THEN
+    PERFORM ledger_refusal('issuance_limit_reached',
+      format('This earn of %s points would go over your issuance limit of %s (UTC day %s).', amount, what, d));
+  END IF;
 END $function$;

@@ -52,6 +52,7 @@ export type ErrorCode =
   | "redemption_limit_reached"
   | "redemption_not_cancellable"
   | "voucher_not_usable"
+  | "issuance_limit_reached"
   // 429, 5xx
   | "rate_limited"
   | "internal_error"

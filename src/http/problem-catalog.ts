@@ -275,6 +275,12 @@ export const PROBLEM_CATALOG: Record<ErrorCode, ProblemInfo> = {
     action: "Do not honour the voucher; ask the member to check it in their portal.",
     retry: false,
   },
+  issuance_limit_reached: {
+    title: "Issuance limit reached",
+    meaning: "This earn would take the points you issued today (UTC), in total or to this member, over your issuance limits.",
+    action: "Nothing was posted. Earn again after midnight UTC, or ask the operator about your limits.",
+    retry: false,
+  },
   rate_limited: {
     title: "Too many requests",
     meaning: "You sent more requests this minute than your rate limit allows.",

@@ -50,6 +50,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   redemption_limit_reached: 422,
   redemption_not_cancellable: 422,
   voucher_not_usable: 422,
+  issuance_limit_reached: 422,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,

@@ -39,6 +39,8 @@ function partnerRow(doc: PartnerDocument) {
     creditLimit: doc.settlement.credit_limit ?? null,
     allowExplicitPoints: doc.allow_explicit_points ?? false,
     rateLimitPerMinute: doc.rate_limit_per_minute ?? null,
+    dailyPointsLimit: doc.limits?.daily_points ?? null,
+    memberDailyPointsLimit: doc.limits?.member_daily_points ?? null,
     webhookUrl: doc.webhook_url ?? null,
     document: doc,
   };

@@ -71,6 +71,14 @@ export const WebhookUrl = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
+/** Caps on the points a partner issues per UTC day, in total and to one member (earns, base and bonus). */
+export const IssuanceLimits = z
+  .strictObject({
+    daily_points: z.int().min(1).max(1_000_000_000_000).optional(),
+    member_daily_points: z.int().min(1).max(1_000_000_000_000).optional(),
+  })
+  .openapi("IssuanceLimits", { description: "Over either cap an earn is refused with 422 issuance_limit_reached and nothing is posted." });
+
 /** A partner document: one file in `partners/`, or the body of `POST /v1/admin/partners`. */
 export const PartnerDocument = z
   .strictObject({
@@ -83,6 +91,7 @@ export const PartnerDocument = z
     allow_explicit_points: z.boolean().optional(),
     rate_limit_per_minute: z.int().min(1).max(1_000_000).optional(),
     webhook_url: WebhookUrl.optional(),
+    limits: IssuanceLimits.optional(),
     keys: z.array(PublicJwk).max(10),
   })
   .superRefine((doc, ctx) => {
@@ -133,6 +142,7 @@ export const PartnerPatch = z
     allow_explicit_points: z.boolean().nullable().optional(),
     rate_limit_per_minute: z.int().min(1).max(1_000_000).nullable().optional(),
     webhook_url: WebhookUrl.nullable().optional(),
+    limits: IssuanceLimits.nullable().optional().openapi({ description: "Replaces the limits as a whole; null removes them." }),
   })
   .refine((p) => Object.keys(p).length > 0, "send at least one field to change")
   .openapi("PartnerPatch");

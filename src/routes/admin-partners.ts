@@ -21,6 +21,7 @@ const PartnerSchema = z
     allow_explicit_points: z.boolean().optional(),
     rate_limit_per_minute: z.int().optional(),
     webhook_url: z.string().optional(),
+    limits: z.object({ daily_points: z.int().optional(), member_daily_points: z.int().optional() }).optional(),
     keys: z.array(PublicJwk),
     created_at: z.string(),
     updated_at: z.string(),

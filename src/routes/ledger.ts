@@ -97,7 +97,7 @@ const routes = {
     responses: {
       201: json(EarnResult, "Posted."),
       404: problem("No such member is linked to you.", "member_not_found"),
-      422: problem("Refused by your contract or funding.", "explicit_points_not_allowed", "prepaid_points_exhausted", "credit_limit_exceeded"),
+      422: problem("Refused by your contract, funding or limits.", "explicit_points_not_allowed", "prepaid_points_exhausted", "credit_limit_exceeded", "issuance_limit_reached"),
     },
   }),
   burn: createRoute({

@@ -94,7 +94,7 @@ describe("API description", () => {
     expect(first.paths["/v1/earn"]!.post!.operationId).toBe("createEarn");
     expect(first.paths["/v1/transactions"]!.get!.operationId).toBe("listTransactions");
     expect(codes("/v1/earn", "post", "422")).toEqual(
-      ["credit_limit_exceeded", "explicit_points_not_allowed", "idempotency_key_required", "prepaid_points_exhausted", "validation_failed"],
+      ["credit_limit_exceeded", "explicit_points_not_allowed", "idempotency_key_required", "issuance_limit_reached", "prepaid_points_exhausted", "validation_failed"],
     );
     expect(codes("/v1/burn", "post", "422")).toContain("insufficient_points");
     expect(codes("/v1/earn", "post", "404")).toEqual(["member_not_found"]);

@@ -895,7 +895,7 @@ export interface components {
              * @example insufficient_points
              * @enum {string}
              */
-            code: "malformed_request" | "missing_token" | "malformed_token" | "unknown_key" | "algorithm_not_allowed" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "lifetime_too_long" | "issuer_invalid" | "audience_invalid" | "type_invalid" | "replayed_token" | "request_mismatch" | "body_mismatch" | "partner_suspended" | "role_forbidden" | "not_found" | "member_not_found" | "method_not_allowed" | "idempotency_key_reused" | "external_ref_taken" | "already_linked" | "already_exists" | "period_finalized" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_required" | "insufficient_points" | "hold_not_active" | "capture_exceeds_hold" | "reversal_exceeds_original" | "link_code_invalid" | "prepaid_points_exhausted" | "credit_limit_exceeded" | "period_not_closed" | "explicit_points_not_allowed" | "not_prepaid" | "reward_unavailable" | "redemption_limit_reached" | "redemption_not_cancellable" | "voucher_not_usable" | "rate_limited" | "internal_error" | "service_unavailable";
+            code: "malformed_request" | "missing_token" | "malformed_token" | "unknown_key" | "algorithm_not_allowed" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "lifetime_too_long" | "issuer_invalid" | "audience_invalid" | "type_invalid" | "replayed_token" | "request_mismatch" | "body_mismatch" | "partner_suspended" | "role_forbidden" | "not_found" | "member_not_found" | "method_not_allowed" | "idempotency_key_reused" | "external_ref_taken" | "already_linked" | "already_exists" | "period_finalized" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_required" | "insufficient_points" | "hold_not_active" | "capture_exceeds_hold" | "reversal_exceeds_original" | "link_code_invalid" | "prepaid_points_exhausted" | "credit_limit_exceeded" | "period_not_closed" | "explicit_points_not_allowed" | "not_prepaid" | "reward_unavailable" | "redemption_limit_reached" | "redemption_not_cancellable" | "voucher_not_usable" | "issuance_limit_reached" | "rate_limited" | "internal_error" | "service_unavailable";
             /** @example req_01jd8x9k2m3n4p5q6r7s8t9v0w */
             request_id: string;
             errors?: {
@@ -963,6 +963,12 @@ export interface components {
             /** Format: int64 */
             rate_limit_per_minute?: number;
             webhook_url?: string;
+            limits?: {
+                /** Format: int64 */
+                daily_points?: number;
+                /** Format: int64 */
+                member_daily_points?: number;
+            };
             keys: components["schemas"]["PublicJwk"][];
             created_at: string;
             updated_at: string;
@@ -1017,7 +1023,15 @@ export interface components {
             /** Format: int64 */
             rate_limit_per_minute?: number;
             webhook_url?: string;
+            limits?: components["schemas"]["IssuanceLimits"];
             keys: components["schemas"]["PublicJwk"][];
+        };
+        /** @description Over either cap an earn is refused with 422 issuance_limit_reached and nothing is posted. */
+        IssuanceLimits: {
+            /** Format: int64 */
+            daily_points?: number;
+            /** Format: int64 */
+            member_daily_points?: number;
         };
         PartnerPatch: {
             /** @enum {string} */
@@ -1045,6 +1059,13 @@ export interface components {
             /** Format: int64 */
             rate_limit_per_minute?: number | null;
             webhook_url?: string | null;
+            /** @description Replaces the limits as a whole; null removes them. */
+            limits?: {
+                /** Format: int64 */
+                daily_points?: number;
+                /** Format: int64 */
+                member_daily_points?: number;
+            } | null;
         };
         PartnerKey: {
             partner_id: string;
@@ -4121,7 +4142,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Refused by your contract or funding. Problem codes: `credit_limit_exceeded`, `explicit_points_not_allowed`, `idempotency_key_required`, `prepaid_points_exhausted`, `validation_failed` (each explained at /problems/<code>). */
+            /** @description Refused by your contract, funding or limits. Problem codes: `credit_limit_exceeded`, `explicit_points_not_allowed`, `idempotency_key_required`, `issuance_limit_reached`, `prepaid_points_exhausted`, `validation_failed` (each explained at /problems/<code>). */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -4132,7 +4153,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "credit_limit_exceeded" | "explicit_points_not_allowed" | "idempotency_key_required" | "prepaid_points_exhausted" | "validation_failed";
+                        code?: "credit_limit_exceeded" | "explicit_points_not_allowed" | "idempotency_key_required" | "issuance_limit_reached" | "prepaid_points_exhausted" | "validation_failed";
                     };
                 };
             };

@@ -262,6 +262,8 @@ export interface PartnerDocument {
   allow_explicit_points?: boolean;
   rate_limit_per_minute?: number;
   webhook_url?: string;
+  /** Issuance caps per UTC day: in total, and to one member. */
+  limits?: { daily_points?: number; member_daily_points?: number };
   keys: JWK[];
 }
 

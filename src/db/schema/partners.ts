@@ -21,6 +21,9 @@ export const partners = pgTable(
     creditLimit: decimal("credit_limit"),
     allowExplicitPoints: boolean("allow_explicit_points").notNull().default(false),
     rateLimitPerMinute: integer("rate_limit_per_minute"),
+    /** Issuance caps per UTC day (limits.daily_points, limits.member_daily_points); null: none. */
+    dailyPointsLimit: bigint("daily_points_limit", { mode: "number" }),
+    memberDailyPointsLimit: bigint("member_daily_points_limit", { mode: "number" }),
     webhookUrl: text("webhook_url"),
     /** The document as last applied, for audit and round-tripping through the admin API. */
     document: jsonb("document").notNull(),
@@ -66,4 +69,20 @@ export const partnerKeys = pgTable(
     revokedAt: timestamp("revoked_at", { withTimezone: true, precision: 6 }),
   },
   (t) => [primaryKey({ columns: [t.partnerId, t.kid] }), index("partner_keys_kid").on(t.kid)],
+);
+
+/**
+ * Points issued per partner per UTC day, in total (`member_id` '') and per member, kept only for
+ * partners with issuance limits: one conditional upsert per earn makes the caps hold under any
+ * concurrency.
+ */
+export const issuanceDays = pgTable(
+  "issuance_days",
+  {
+    partnerId: text("partner_id").notNull(),
+    day: text("day").notNull(),
+    memberId: text("member_id").notNull(),
+    points: bigint("points", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.partnerId, t.day, t.memberId] })],
 );
