@@ -27,3 +27,34 @@ CREATE OR REPLACE FUNCTION ledger_month(t timestamp with time zone)
 AS $function$
   SELECT date_trunc('month', t AT TIME ZONE 'UTC')::date
 $function$;
+
+-- The UTC calendar day a timestamp falls in, as [start, end): daily limits count within it.
+CREATE OR REPLACE FUNCTION ledger_utc_day_start(t timestamp with time zone)
+ RETURNS timestamp with time zone
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  SELECT date_trunc('day', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+$function$;
+
+-- An id like TypeScript's newId (src/lib/ids.ts), for postings the SQL makes on its own (bonuses
+-- paid by a job or inside another member's posting): 48 bits of milliseconds, then the low five
+-- bits of each byte of a v4 UUID (79 random bits: one of them is the version's), Crockford base32.
+CREATE OR REPLACE FUNCTION ledger_new_id(prefix text, now timestamp with time zone)
+ RETURNS text
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  alphabet text := '0123456789abcdefghjkmnpqrstvwxyz';
+  t bigint := floor(extract(epoch FROM now) * 1000)::bigint; head text := ''; tail text := '';
+  r bytea := uuid_send(gen_random_uuid()); i int;
+BEGIN
+  FOR i IN 1 .. 10 LOOP
+    head := substr(alphabet, (t % 32)::int + 1, 1) || head;
+    t := t / 32;
+  END LOOP;
+  FOR i IN 0 .. 15 LOOP
+    tail := tail || substr(alphabet, (get_byte(r, i) % 32) + 1, 1);
+  END LOOP;
+  RETURN prefix || '_' || head || tail;
+END $function$;

@@ -61,5 +61,5 @@ AS $function$
     'created_at', ledger_ts(p.created_at),
     'available_at', ledger_ts(p.available_at),
     'original_transaction_id', p.original_id
-  )) || jsonb_build_object('reference', p.reference)
+  )) || jsonb_build_object('reference', p.reference, 'partner_id', p.partner_id)
 $function$;

@@ -96,7 +96,8 @@ AS $function$
 DECLARE p postings; e postings;
 BEGIN
   SELECT * INTO p FROM postings WHERE id = NEW.posting_id;
-  SELECT * INTO e FROM postings WHERE id = NEW.lot_id;
+  -- The posting the lot's points come from (its own id, or the sender's for transferred points).
+  SELECT * INTO e FROM postings WHERE id = (SELECT origin_id FROM lots WHERE id = NEW.lot_id);
   NEW.created_at := p.created_at;
   NEW.posting_type := p.type;
   NEW.issuer_id := e.partner_id;
@@ -104,4 +105,25 @@ BEGIN
   NEW.issue_value := CASE WHEN e.points > 0
     THEN round(-NEW.points * e.issue_price_per_point * (e.points - e.operator_funded_points)::numeric / e.points, 12) END;
   RETURN NEW;
+END $function$;
+
+-- Credits `total` points to a member as a new lot of its own (origin: the posting `pid`), pending
+-- until `avail_at` or available now; available points first repay a debt left by an earn reversal.
+-- The caller writes the posting and its entries; `touch` says whether this is the member's own activity.
+CREATE OR REPLACE FUNCTION ledger_credit(pid text, member text, partner text, total bigint, now timestamp with time zone,
+                                         avail_at timestamp with time zone, expires_at timestamp with time zone, touch boolean)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+DECLARE is_pending boolean := avail_at > now; debt bigint; pay bigint;
+BEGIN
+  SELECT greatest(-(available + held), 0) INTO debt FROM members WHERE id = member;
+  pay := CASE WHEN is_pending THEN 0 ELSE least(debt, total) END;
+  INSERT INTO lots (id, origin_id, member_id, partner_id, points, remaining, earned_at, available_at, released, expires_at)
+  VALUES (pid, pid, member, partner, total, total - pay, now, avail_at, NOT is_pending, expires_at);
+  IF pay > 0 THEN INSERT INTO lot_moves (posting_id, lot_id, points) VALUES (pid, pid, -pay); END IF;
+  UPDATE members SET available = available + CASE WHEN is_pending THEN 0 ELSE total END,
+                     pending = pending + CASE WHEN is_pending THEN total ELSE 0 END,
+                     last_activity_at = CASE WHEN touch THEN now ELSE last_activity_at END
+   WHERE id = member;
 END $function$;

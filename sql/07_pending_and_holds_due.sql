@@ -25,6 +25,8 @@ BEGIN
       END IF;
       PERFORM ledger_emit(lot.partner_id, 'points.released', jsonb_build_object(
         'member_id', member, 'transaction_id', lot.id, 'points', lot.remaining, 'released_at', ledger_ts(now)), now);
+      -- A referred member's first earn counts once it is released.
+      PERFORM ledger_referral_qualify(member, lot.id, now);
     ELSE
       UPDATE lots SET released = true WHERE id = lot.id;
     END IF;
@@ -60,7 +62,8 @@ AS $function$
 BEGIN
   -- The member row first, always: every posting path locks member before lots and holds (no deadlocks).
   IF EXISTS (SELECT 1 FROM lots WHERE member_id = member AND NOT released AND available_at <= now)
-     OR EXISTS (SELECT 1 FROM holds WHERE member_id = member AND status = 'authorized' AND expires_at <= now) THEN
+     OR EXISTS (SELECT 1 FROM holds WHERE member_id = member AND status = 'authorized' AND expires_at <= now)
+     OR EXISTS (SELECT 1 FROM referrals WHERE referrer_id = member AND qualified_at IS NOT NULL AND referrer_outcome IS NULL) THEN
     PERFORM 1 FROM members WHERE id = member FOR UPDATE;
   END IF;
   IF EXISTS (SELECT 1 FROM lots WHERE member_id = member AND NOT released AND available_at <= now) THEN
@@ -69,6 +72,8 @@ BEGIN
   IF EXISTS (SELECT 1 FROM holds WHERE member_id = member AND status = 'authorized' AND expires_at <= now) THEN
     PERFORM ledger_expire_holds(member, now, id_prefix);
   END IF;
+  -- Referrer bonuses that became due while this member was busy elsewhere.
+  PERFORM ledger_referrer_pay_due(member, now);
 END $function$;
 
 CREATE OR REPLACE FUNCTION ledger_settle_due(now timestamp with time zone, max_members integer, id_prefix text)
@@ -80,10 +85,15 @@ BEGIN
   FOR m IN SELECT DISTINCT member_id FROM (
              (SELECT member_id FROM lots WHERE NOT released AND available_at <= now ORDER BY available_at LIMIT max_members)
              UNION ALL
-             (SELECT member_id FROM holds WHERE status = 'authorized' AND expires_at <= now ORDER BY expires_at LIMIT max_members)) due
+             (SELECT member_id FROM holds WHERE status = 'authorized' AND expires_at <= now ORDER BY expires_at LIMIT max_members)
+             UNION ALL
+             (SELECT referrer_id FROM referrals WHERE qualified_at IS NOT NULL AND referrer_outcome IS NULL ORDER BY qualified_at LIMIT max_members)) due
   LOOP
+    -- One member at a time, skipping a busy one (the next run, or its own next posting, takes it):
+    -- this run holds members one after another, and a transfer holds two, so it must never wait.
+    PERFORM 1 FROM members WHERE id = m.member_id FOR UPDATE SKIP LOCKED;
+    CONTINUE WHEN NOT FOUND;
     n := n + 1;
-    PERFORM 1 FROM members WHERE id = m.member_id FOR UPDATE;
     PERFORM ledger_settle_member(m.member_id, now, id_prefix || '_' || n);
   END LOOP;
   RETURN n;

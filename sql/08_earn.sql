@@ -12,6 +12,7 @@ AS $function$
   ), own AS (
     SELECT coalesce(sum(CASE type
              WHEN 'earn' THEN CASE WHEN billing = 'issuance' THEN (points - operator_funded_points) * issue_price_per_point ELSE 0 END
+             WHEN 'activity' THEN CASE WHEN billing = 'issuance' THEN points * issue_price_per_point ELSE 0 END
              WHEN 'earn_reversal' THEN CASE WHEN billing = 'issuance' THEN -(points - operator_funded_points) * issue_price_per_point ELSE 0 END
              WHEN 'burn' THEN -points * redemption_price_per_point
              WHEN 'burn_refund' THEN points * redemption_price_per_point
@@ -20,9 +21,14 @@ AS $function$
   ), lineage AS (
     SELECT coalesce(sum(mv.issue_value), 0) AS amount
       FROM lot_moves mv, since
-     WHERE mv.issuer_id = partner AND mv.issuer_billing = 'redemption' AND mv.posting_type IN ('burn', 'burn_refund') AND mv.created_at >= since.t
+     WHERE mv.issuer_id = partner AND mv.issuer_billing = 'redemption'
+       AND mv.posting_type IN ('burn', 'burn_refund', 'redemption', 'redemption_refund') AND mv.created_at >= since.t
+  ), supplied AS (
+    -- What the operator owes it as a reward supplier comes off, as on its statement.
+    SELECT coalesce(sum(f.units * f.supplier_price), 0) AS amount
+      FROM reward_fulfilments f, since WHERE f.supplier_id = partner AND f.created_at >= since.t
   )
-  SELECT own.amount + lineage.amount FROM own, lineage
+  SELECT own.amount + lineage.amount - supplied.amount FROM own, lineage, supplied
 $function$;
 
 CREATE OR REPLACE FUNCTION ledger_earn_quote(args jsonb, ctx jsonb, member text, consume boolean)
@@ -111,7 +117,7 @@ AS $function$
 DECLARE
   now timestamptz := (ctx->>'now')::timestamptz; pid text := ctx->>'posting_id';
   partner text := args->>'partner_id'; member text; q jsonb; total bigint; base bigint; bonus bigint; op_funded bigint;
-  avail_at timestamptz; is_pending boolean; p record; debt bigint; pay bigint; post postings; g jsonb; exposure numeric;
+  avail_at timestamptz; is_pending boolean; p partners; post postings; g jsonb;
 BEGIN
   member := ledger_member_for(partner, args->>'member');
   PERFORM ledger_settle_member(member, now, pid);
@@ -121,36 +127,7 @@ BEGIN
   avail_at := coalesce((args->>'available_at')::timestamptz, now);
   is_pending := avail_at > now;
   SELECT * INTO p FROM partners WHERE id = partner;
-  -- Postpaid partners with a credit limit: what they would owe unsettled after this earn must
-  -- stay within it. The partner row is locked so concurrent earns are checked one after another.
-  IF p.prepaid_points IS NULL AND p.credit_limit IS NOT NULL THEN
-    PERFORM 1 FROM partners WHERE id = partner FOR UPDATE;
-    exposure := ledger_partner_exposure(partner);
-    IF p.billing = 'issuance' THEN exposure := exposure + (total - op_funded) * p.issue_price_per_point; END IF;
-    IF exposure > p.credit_limit THEN
-      PERFORM ledger_refusal('credit_limit_exceeded',
-        format('This earn would bring your unsettled amount to %s %s, over your credit limit of %s.',
-               round(exposure, 2), p.settlement_currency, p.credit_limit::numeric(20,2)));
-    END IF;
-  END IF;
-  -- Prepaid partners: the points they pay for come out of their block, atomically.
-  IF p.prepaid_points IS NOT NULL AND total - op_funded > 0 THEN
-    UPDATE partners SET prepaid_points = prepaid_points - (total - op_funded)
-     WHERE id = partner AND prepaid_points >= total - op_funded;
-    IF NOT FOUND THEN
-      PERFORM ledger_refusal('prepaid_points_exhausted',
-        format('Your prepaid block has %s points left; this earn needs %s.', p.prepaid_points, total - op_funded));
-    END IF;
-  END IF;
-  -- Issuance limits: the day's counters move only within their caps (one conditional upsert each,
-  -- so concurrent earns cannot pass a cap together).
-  IF p.member_daily_points_limit IS NOT NULL THEN
-    PERFORM ledger_issue_within(partner, member, total, p.member_daily_points_limit, now,
-      format('%s points to one member per day', p.member_daily_points_limit));
-  END IF;
-  IF p.daily_points_limit IS NOT NULL THEN
-    PERFORM ledger_issue_within(partner, '', total, p.daily_points_limit, now, format('%s points per day', p.daily_points_limit));
-  END IF;
+  PERFORM ledger_issue_checks(p, member, total, op_funded, now);
   INSERT INTO postings (id, type, partner_id, member_id, points, base_points, bonus_points, operator_funded_points, reference,
                         created_at, occurred_at, available_at, currency, amount_minor, category, settlement_currency, billing,
                         issue_price_per_point, redemption_price_per_point)
@@ -170,16 +147,9 @@ BEGIN
                  ('partner:' || partner || ':issued', -(total - op_funded)),
                  ('operator:bonus', -op_funded)) AS leg(account, amount)
    WHERE leg.amount <> 0;
-  SELECT greatest(-(available + held), 0) INTO debt FROM members WHERE id = member;
-  pay := CASE WHEN is_pending THEN 0 ELSE least(debt, total) END;
-  INSERT INTO lots (id, member_id, partner_id, points, remaining, earned_at, available_at, released, expires_at)
-  VALUES (pid, member, partner, total, total - pay, now, avail_at, NOT is_pending,
-          now + make_interval(months => (ctx->>'expiry_months')::int));
-  IF pay > 0 THEN INSERT INTO lot_moves (posting_id, lot_id, points) VALUES (pid, pid, -pay); END IF;
-  UPDATE members SET available = available + CASE WHEN is_pending THEN 0 ELSE total END,
-                     pending = pending + CASE WHEN is_pending THEN total ELSE 0 END,
-                     last_activity_at = now
-   WHERE id = member;
+  PERFORM ledger_credit(pid, member, partner, total, now, avail_at, now + make_interval(months => (ctx->>'expiry_months')::int), true);
+  -- A referred member's first earn posted pays the referral bonuses (a pending one, when released).
+  IF NOT is_pending THEN PERFORM ledger_referral_qualify(member, pid, now); END IF;
   RETURN (jsonb_build_object(
     'transaction', ledger_txn_json(post, now), 'balance', ledger_balance_json(member),
     'base_points', base, 'bonus_points', bonus));
@@ -195,13 +165,54 @@ AS $function$
 DECLARE d text := to_char(now AT TIME ZONE 'UTC', 'YYYY-MM-DD');
 BEGIN
   IF amount > cap THEN
-    PERFORM ledger_refusal('issuance_limit_reached', format('This earn of %s points is over your issuance limit of %s.', amount, what));
+    PERFORM ledger_refusal('issuance_limit_reached', format('Issuing %s points is over your issuance limit of %s.', amount, what));
   END IF;
   INSERT INTO issuance_days AS i (partner_id, day, member_id, points) VALUES (partner, d, member, amount)
   ON CONFLICT (partner_id, day, member_id) DO UPDATE SET points = i.points + excluded.points
    WHERE i.points + excluded.points <= cap;
   IF NOT FOUND THEN
     PERFORM ledger_refusal('issuance_limit_reached',
-      format('This earn of %s points would go over your issuance limit of %s (UTC day %s).', amount, what, d));
+      format('Issuing %s points would go over your issuance limit of %s (UTC day %s).', amount, what, d));
+  END IF;
+END $function$;
+
+-- What a partner may issue: within its credit limit (postpaid), out of its prepaid block
+-- (prepaid), and within its daily issuance limits. Earns and activities both pass here, with the
+-- points they credit (`total`, of which `op_funded` the operator pays for).
+CREATE OR REPLACE FUNCTION ledger_issue_checks(p partners, member text, total bigint, op_funded bigint, now timestamp with time zone)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+DECLARE exposure numeric;
+BEGIN
+  -- Postpaid partners with a credit limit: what they would owe unsettled after these points must
+  -- stay within it. The partner row is locked so concurrent earns are checked one after another.
+  IF p.prepaid_points IS NULL AND p.credit_limit IS NOT NULL THEN
+    PERFORM 1 FROM partners WHERE id = p.id FOR UPDATE;
+    exposure := ledger_partner_exposure(p.id);
+    IF p.billing = 'issuance' THEN exposure := exposure + (total - op_funded) * p.issue_price_per_point; END IF;
+    IF exposure > p.credit_limit THEN
+      PERFORM ledger_refusal('credit_limit_exceeded',
+        format('Issuing these points would bring your unsettled amount to %s %s, over your credit limit of %s.',
+               round(exposure, 2), p.settlement_currency, p.credit_limit::numeric(20,2)));
+    END IF;
+  END IF;
+  -- Prepaid partners: the points they pay for come out of their block, atomically.
+  IF p.prepaid_points IS NOT NULL AND total - op_funded > 0 THEN
+    UPDATE partners SET prepaid_points = prepaid_points - (total - op_funded)
+     WHERE id = p.id AND prepaid_points >= total - op_funded;
+    IF NOT FOUND THEN
+      PERFORM ledger_refusal('prepaid_points_exhausted',
+        format('Your prepaid block has %s points left; these points need %s.', p.prepaid_points, total - op_funded));
+    END IF;
+  END IF;
+  -- Issuance limits: the day's counters move only within their caps (one conditional upsert each,
+  -- so concurrent postings cannot pass a cap together).
+  IF p.member_daily_points_limit IS NOT NULL THEN
+    PERFORM ledger_issue_within(p.id, member, total, p.member_daily_points_limit, now,
+      format('%s points to one member per day', p.member_daily_points_limit));
+  END IF;
+  IF p.daily_points_limit IS NOT NULL THEN
+    PERFORM ledger_issue_within(p.id, '', total, p.daily_points_limit, now, format('%s points per day', p.daily_points_limit));
   END IF;
 END $function$;

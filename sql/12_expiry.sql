@@ -6,16 +6,20 @@ CREATE OR REPLACE FUNCTION ledger_expire_take(lot_id text, member text, partner 
  RETURNS void
  LANGUAGE plpgsql
 AS $function$
+DECLARE origin text := (SELECT l.origin_id FROM lots l WHERE l.id = lot_id);
 BEGIN
+  -- Attributed to the issuer (null: points the operator issued), pointing at the posting that credited them.
   INSERT INTO postings (id, type, partner_id, member_id, points, created_at, original_id)
-  VALUES (pid, 'expiry', partner, member, take, now, lot_id);
+  VALUES (pid, 'expiry', partner, member, take, now, origin);
   PERFORM ledger_entry(pid, 'member:' || member || ':available', -take);
   PERFORM ledger_entry(pid, 'operator:breakage', take);
   UPDATE members SET available = available - take WHERE id = member;
   UPDATE lots SET remaining = remaining - take WHERE id = lot_id;
   INSERT INTO lot_moves (posting_id, lot_id, points) VALUES (pid, lot_id, -take);
-  PERFORM ledger_emit(partner, 'points.expired', jsonb_build_object(
-    'member_id', member, 'transaction_id', pid, 'points', take, 'earned_in', lot_id, 'expired_at', ledger_ts(now)), now);
+  IF partner IS NOT NULL THEN
+    PERFORM ledger_emit(partner, 'points.expired', jsonb_build_object(
+      'member_id', member, 'transaction_id', pid, 'points', take, 'earned_in', origin, 'expired_at', ledger_ts(now)), now);
+  END IF;
 END $function$;
 
 CREATE OR REPLACE FUNCTION ledger_expire_lots(now timestamp with time zone, max_lots integer, id_prefix text)

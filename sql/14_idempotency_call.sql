@@ -38,6 +38,8 @@ BEGIN
       WHEN 'redemption_reject' THEN ledger_redemption_reject(args, ctx)
       WHEN 'redemption_fulfil' THEN ledger_redemption_fulfil(args, ctx)
       WHEN 'voucher_use' THEN ledger_voucher_use(args, ctx)
+      WHEN 'transfer' THEN ledger_transfer(args, ctx)
+      WHEN 'activity' THEN ledger_activity(args, ctx)
     END);
     IF answer->'result' IS NULL THEN RAISE EXCEPTION 'unknown ledger operation %', op; END IF;
   EXCEPTION WHEN SQLSTATE 'CLR01' THEN

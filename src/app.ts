@@ -28,6 +28,7 @@ import { registerReports } from "./routes/reports.js";
 import { registerStaff } from "./routes/staff.js";
 import { registerAdminWebhooks } from "./routes/admin-webhooks.js";
 import { registerRewards } from "./routes/rewards.js";
+import { registerActivities } from "./routes/activities.js";
 import { registerPortal } from "./web/portal.js";
 import { registerFinance } from "./web/finance.js";
 import { registerProblemPages } from "./web/problems.js";
@@ -102,6 +103,10 @@ export const OPERATION_IDS: Record<string, string> = {
   "post /v1/redemptions/{redemption_id}/fulfil": "fulfilRedemption",
   "post /v1/redemptions/{redemption_id}/reject": "rejectRedemption",
   "post /v1/vouchers/{code}/use": "useVoucher",
+  "post /v1/members/{member}/receive-codes": "createReceiveCode",
+  "post /v1/members/{member}/transfers": "createTransfer",
+  "get /v1/members/{member}/referral-code": "getReferralCode",
+  "post /v1/activities": "createActivity",
 };
 
 type DocResponse = { description: string; content?: unknown; headers?: Record<string, unknown> };
@@ -286,6 +291,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerStaff(app);
   registerAdminWebhooks(app);
   registerRewards(app);
+  registerActivities(app);
   registerPortal(app);
   registerFinance(app);
   registerProblemPages(app);

@@ -26,6 +26,12 @@ export interface Config {
   expiryMonths: number;
   /** When set, all of a member's points expire after this many months without activity. */
   inactivityExpiryMonths: number | undefined;
+  /** The most points one member may send to others per UTC day. */
+  memberTransferDailyPoints: number;
+  /** Points each side of a referral receives when the referred member's first earn is posted. */
+  referralBonusPoints: number;
+  /** At most this many referrer bonuses per referrer in any rolling 12 months. */
+  referralMaxPerYear: number;
   /** Deployment environment name; "production" refuses development-only switches. */
   environment: "production" | "development" | "test";
 }
@@ -62,6 +68,9 @@ const EnvSchema = z.object({
   ENVIRONMENT: z.enum(["production", "development", "test"]).default("production"),
   POINTS_EXPIRY_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
   POINTS_INACTIVITY_EXPIRY_MONTHS: z.coerce.number().int().min(1).max(120).optional(),
+  MEMBER_TRANSFER_DAILY_POINTS: z.coerce.number().int().min(1).max(1_000_000_000).default(20_000),
+  REFERRAL_BONUS_POINTS: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  REFERRAL_MAX_PER_YEAR: z.coerce.number().int().min(0).max(10_000).default(20),
 });
 
 export class ConfigError extends Error {
@@ -97,6 +106,9 @@ export function loadConfig(env: Record<string, unknown>): Config {
     environment: e.ENVIRONMENT,
     expiryMonths: e.POINTS_EXPIRY_MONTHS,
     inactivityExpiryMonths: e.POINTS_INACTIVITY_EXPIRY_MONTHS,
+    memberTransferDailyPoints: e.MEMBER_TRANSFER_DAILY_POINTS,
+    referralBonusPoints: e.REFERRAL_BONUS_POINTS,
+    referralMaxPerYear: e.REFERRAL_MAX_PER_YEAR,
   };
 }
 

@@ -53,6 +53,10 @@ export type ErrorCode =
   | "redemption_not_cancellable"
   | "voucher_not_usable"
   | "issuance_limit_reached"
+  | "receive_code_invalid"
+  | "transfer_limit_reached"
+  | "referral_code_invalid"
+  | "activity_limit_reached"
   // 429, 5xx
   | "rate_limited"
   | "internal_error"

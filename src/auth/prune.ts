@@ -13,6 +13,7 @@ export const RETENTION: { table: string; column: string; keepMs: number; where?:
   { table: "used_tokens", column: "expires_at", keepMs: 0, why: "a jti matters only while its token could still be valid" },
   { table: "rate_windows", column: "window_start", keepMs: 2 * MINUTE, why: "a one-minute window is over" },
   { table: "link_codes", column: "expires_at", keepMs: 7 * DAY, why: "single use, 15 minutes; a week for support questions" },
+  { table: "receive_codes", column: "expires_at", keepMs: 7 * DAY, why: "single use, 15 minutes; a week for support questions (the transfer keeps its own record)" },
   { table: "portal_tokens", column: "expires_at", keepMs: 7 * DAY, why: "portal links and sessions; a week for support questions" },
   { table: "staff_sessions", column: "expires_at", keepMs: 7 * DAY, why: "staff links and sessions; a week for audit questions" },
   { table: "idempotency_keys", column: "created_at", keepMs: 30 * DAY, why: "a retry with the same key is answered for 30 days" },

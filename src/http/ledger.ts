@@ -25,6 +25,8 @@ const SUCCESS_STATUS: Record<LedgerOp, 200 | 201> = {
   redemption_reject: 200,
   redemption_fulfil: 200,
   voucher_use: 200,
+  transfer: 201,
+  activity: 201,
 };
 
 /** A ledger outcome as HTTP: a result with its op's status, a refusal as problem+json from the one code table. */

@@ -277,8 +277,32 @@ export const PROBLEM_CATALOG: Record<ErrorCode, ProblemInfo> = {
   },
   issuance_limit_reached: {
     title: "Issuance limit reached",
-    meaning: "This earn would take the points you issued today (UTC), in total or to this member, over your issuance limits.",
-    action: "Nothing was posted. Earn again after midnight UTC, or ask the operator about your limits.",
+    meaning: "This earn or activity would take the points you issued today (UTC), in total or to this member, over your issuance limits.",
+    action: "Nothing was posted. Issue again after midnight UTC, or ask the operator about your limits.",
+    retry: false,
+  },
+  receive_code_invalid: {
+    title: "Receive code not valid",
+    meaning: "The receive code is unknown, has expired (codes last 15 minutes), was already used, or belongs to the sender.",
+    action: "Nothing was posted. Ask the recipient for a fresh receive code.",
+    retry: false,
+  },
+  transfer_limit_reached: {
+    title: "Transfer limit reached",
+    meaning: "This transfer would take the points the member sent today (UTC) over the daily transfer limit.",
+    action: "Nothing was posted. Send fewer points (the detail says how many are left today), or send again after midnight UTC.",
+    retry: false,
+  },
+  referral_code_invalid: {
+    title: "Referral code not valid",
+    meaning: "No active member has this referral code.",
+    action: "Nothing was written. Check the code with the referring member, or enrol without one.",
+    retry: false,
+  },
+  activity_limit_reached: {
+    title: "Activity limit reached",
+    meaning: "The member already received points for this activity as many times as your rule allows, today (UTC) or in total.",
+    action: "Nothing was posted. The daily count starts again at midnight UTC; the total never does.",
     retry: false,
   },
   rate_limited: {

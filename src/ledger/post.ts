@@ -5,6 +5,7 @@ import { newId } from "../lib/ids.js";
 import { currencyExponent } from "../lib/money.js";
 import type { BurnInput, CaptureInput, EarnInput, HoldInput, ReversalInput } from "../routes/ledger.js";
 import type { RedeemInput } from "../routes/rewards.js";
+import type { ActivityInput } from "../routes/activities.js";
 import { voucherCode } from "../rewards/codes.js";
 import { callLedger, quoteSql, type LedgerOp, type LedgerOutcome } from "./sql.js";
 import { TIERS, TIER_WINDOW_MONTHS } from "./tiers.js";
@@ -23,7 +24,10 @@ export type Posting =
   | { op: "redemption_cancel"; input: { redemption_id: string } }
   | { op: "redemption_reject"; input: { redemption_id: string; reason: string } }
   | { op: "redemption_fulfil"; input: { redemption_id: string; reference: string } }
-  | { op: "voucher_use"; input: { code: string; reference: string } };
+  | { op: "voucher_use"; input: { code: string; reference: string } }
+  /** `code_hash`: the receive code as stored (only hashes of codes are kept). */
+  | { op: "transfer"; input: { member: string; code_hash: string; points: number; reference: string } }
+  | { op: "activity"; input: ActivityInput };
 
 export interface PostingRequest {
   /** `ledger_spend_token` fields of the request's verified token. */
@@ -68,8 +72,10 @@ export function ledgerContext(config: Config, now: Date, currency?: string): Rec
   };
 }
 
-/** Ids a rewards operation may mint: the redemption, its voucher codes, a fulfilment. */
-function rewardIds(posting: Posting, now: Date): Record<string, unknown> {
+/** What an operation needs besides the common context: ids it mints (a redemption, its voucher codes, a fulfilment, a transfer's two sides) and its limits. */
+function opContext(config: Config, posting: Posting, now: Date): Record<string, unknown> {
+  if (posting.op === "transfer")
+    return { transfer_id: newId("trf", now.getTime()), transfer_in_id: newId("txn", now.getTime()), transfer_daily_points: config.memberTransferDailyPoints };
   if (posting.op === "redeem")
     return {
       redemption_id: newId("rdm", now.getTime()),
@@ -89,7 +95,7 @@ export async function postToLedger(db: Executor, config: Config, partnerId: stri
   const ctx = {
     ...request.token,
     ...ledgerContext(config, request.now, posting.op === "earn" ? posting.input.currency : undefined),
-    ...rewardIds(posting, request.now),
+    ...opContext(config, posting, request.now),
     scope: request.scope,
     idem_key: request.idempotencyKey,
     fingerprint: request.fingerprint,

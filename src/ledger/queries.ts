@@ -4,13 +4,26 @@ import type { Executor } from "../db/database.js";
 import { DomainError, validationFailed } from "../errors.js";
 import { TIER_WINDOW_MONTHS } from "./tiers.js";
 
-export const PUBLIC_TYPES = ["earn", "burn", "earn_reversal", "burn_refund", "expiry", "adjustment", "redemption", "redemption_refund"] as const;
+export const PUBLIC_TYPES = [
+  "earn",
+  "burn",
+  "earn_reversal",
+  "burn_refund",
+  "expiry",
+  "adjustment",
+  "activity",
+  "redemption",
+  "redemption_refund",
+  "transfer_out",
+  "transfer_in",
+  "referral_bonus",
+] as const;
 const publicTypes = sql.raw(PUBLIC_TYPES.map((t) => `'${t}'`).join(","));
 
 export interface Transaction {
   transaction_id: string;
   type: (typeof PUBLIC_TYPES)[number];
-  partner_id: string;
+  partner_id: string | null;
   member_id: string;
   points: number;
   reference: string | null;
@@ -35,13 +48,24 @@ export async function settleMember(db: Executor, memberId: string, now: Date, id
   await settleMemberSql(db, memberId, now, idPrefix);
 }
 
-/** One of the caller's own transactions. Anyone else's is "not found", exactly like a missing one. */
+/**
+ * What a partner sees of the ledger: its own postings, and the postings no partner made
+ * (transfer_in, referral_bonus) of members linked to it now. Of its own, an expiry of points it
+ * issued is shown only for a member that was ever linked to it: points it issued may have moved
+ * to a stranger in a transfer, and that stranger's existence is not the issuer's to see.
+ */
+const ownPostings = (partnerId: string) => sql`p.partner_id = ${partnerId} and p.type in (${publicTypes})
+  and (p.type <> 'expiry' or exists (select 1 from member_links el where el.partner_id = ${partnerId} and el.member_id = p.member_id))`;
+const linkedMembersPostings = (partnerId: string) => sql`p.partner_id is null and p.type in (${publicTypes})
+  and exists (select 1 from member_links l where l.partner_id = ${partnerId} and l.member_id = p.member_id and l.unlinked_at is null)`;
+
+/** One transaction the caller may see (as it lists them). Anyone else's is "not found", exactly like a missing one. */
 export async function getTransaction(db: Executor, partnerId: string, id: string, now: Date): Promise<Transaction> {
   if (!/^txn_[0-9a-z]{26}$/.test(id)) throw new DomainError("not_found", "No such transaction.");
   const [row] = await rows<Row>(
     db,
     sql`select ${sqlExpr.transactionJson(sql`p`, now)} as r from postings p
-        where p.id = ${id} and p.partner_id = ${partnerId} and p.type in (${publicTypes})`,
+        where p.id = ${id} and ((${ownPostings(partnerId)}) or (${linkedMembersPostings(partnerId)}))`,
   );
   if (!row) throw new DomainError("not_found", "No such transaction.");
   return row.r;
@@ -70,13 +94,17 @@ export async function listTransactions(
   now: Date,
 ): Promise<{ data: Transaction[]; next_cursor: string | null }> {
   const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+  const where = sql`${options.memberId ? sql`and p.member_id = ${options.memberId}` : sql``}
+          ${after ? sql`and (p.created_at, p.id) < (${after[0]}::timestamptz, ${after[1]})` : sql``}`;
+  // Two keyset scans, each on its own index (by partner; postings no partner made), merged.
   const found = await rows<Row & { created_at: string; id: string }>(
     db,
     sql`select ${sqlExpr.transactionJson(sql`p`, now)} as r, ${sqlExpr.apiTimestamp(sql`p.created_at`)} as created_at, p.id
-        from postings p
-        where p.partner_id = ${partnerId} and p.type in (${publicTypes})
-          ${options.memberId ? sql`and p.member_id = ${options.memberId}` : sql``}
-          ${after ? sql`and (p.created_at, p.id) < (${after[0]}::timestamptz, ${after[1]})` : sql``}
+        from (
+          (select p.* from postings p where ${ownPostings(partnerId)} ${where} order by p.created_at desc, p.id desc limit ${options.limit + 1})
+          union all
+          (select p.* from postings p where ${linkedMembersPostings(partnerId)} ${where} order by p.created_at desc, p.id desc limit ${options.limit + 1})
+        ) p
         order by p.created_at desc, p.id desc
         limit ${options.limit + 1}`,
   );
@@ -102,6 +130,12 @@ const LABELS: Record<string, [label: string, sign: 1 | -1]> = {
   burn_refund: ["Refund", 1],
   expiry: ["Expired", -1],
   adjustment: ["Adjustment", 1],
+  activity: ["Earned for an activity", 1],
+  redemption: ["Redeemed for a reward", -1],
+  redemption_refund: ["Reward refunded", 1],
+  transfer_out: ["Sent to another member", -1],
+  transfer_in: ["Received from another member", 1],
+  referral_bonus: ["Referral bonus", 1],
 };
 
 /** The member's own history across every brand, newest first (for the portal). */

@@ -47,7 +47,9 @@ export type LedgerOp =
   | "redemption_cancel"
   | "redemption_reject"
   | "redemption_fulfil"
-  | "voucher_use";
+  | "voucher_use"
+  | "transfer"
+  | "activity";
 
 /** What `ledger_call` answered: a result, a refusal, or (replays of old rows) a stored response. */
 export type LedgerOutcome = { replayed: boolean } & (

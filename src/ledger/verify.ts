@@ -115,6 +115,77 @@ const INVARIANTS: [name: string, query: SQL][] = [
         having (r.status = 'fulfilled') <> (count(f.id) = 1) or count(f.id) > 1
             or (r.status = 'fulfilled' and coalesce(sum(f.units), 0) <> r.quantity)`,
   ],
+  [
+    "every lot carries the issuer of the posting its points come from",
+    sql`select l.id, l.origin_id, l.partner_id, e.partner_id as origin_partner
+          from lots l left join postings e on e.id = l.origin_id
+         where e.id is null or e.type not in ('earn', 'activity', 'referral_bonus') or l.partner_id is distinct from e.partner_id`,
+  ],
+  [
+    "every transfer is one transfer_out of the sender and one transfer_in of the recipient, for its points",
+    sql`select t.id, t.points, o.points as out_points, i.points as in_points
+          from transfers t
+          left join postings o on o.id = t.out_posting_id and o.type = 'transfer_out' and o.member_id = t.sender_id and o.partner_id = t.partner_id
+          left join postings i on i.id = t.in_posting_id and i.type = 'transfer_in' and i.member_id = t.recipient_id
+                              and i.partner_id is null and i.original_id = t.out_posting_id
+         where o.id is null or i.id is null or o.points <> t.points or i.points <> t.points`,
+  ],
+  [
+    "every transfer posting belongs to a transfer",
+    sql`select p.id, p.type from postings p
+         where p.type in ('transfer_out', 'transfer_in')
+           and not exists (select 1 from transfers t where t.out_posting_id = p.id or t.in_posting_id = p.id)`,
+  ],
+  [
+    "the points a transfer took from the sender's lots arrived as the recipient's lots, lineage kept",
+    sql`with taken as (
+          select t.id, l.origin_id, sum(-mv.points) as points
+            from transfers t join lot_moves mv on mv.posting_id = t.out_posting_id join lots l on l.id = mv.lot_id
+           group by 1, 2),
+        arrived as (
+          select t.id, l.origin_id, sum(l.points) as points
+            from transfers t join lots l on left(l.id, length(t.in_posting_id) + 1) = t.in_posting_id || '.'
+           group by 1, 2)
+        select coalesce(a.id, b.id) as transfer_id, coalesce(a.origin_id, b.origin_id) as origin_id,
+               a.points::text as taken, b.points::text as arrived
+          from taken a full join arrived b on b.id = a.id and b.origin_id = a.origin_id
+         where a.points is distinct from b.points`,
+  ],
+  [
+    "referral bonuses are exactly the ones the referrals record, once per side, for the locked bonus",
+    sql`with recorded as (
+          select referred_posting_id as id, referred_id as member_id, bonus_points from referrals where referred_posting_id is not null
+          union all
+          select referrer_posting_id, referrer_id, bonus_points from referrals where referrer_posting_id is not null)
+        select coalesce(p.id, r.id) as posting_id, p.member_id, r.member_id as recorded_member, p.points, r.bonus_points
+          from (select * from postings where type = 'referral_bonus') p
+          full join recorded r on r.id = p.id
+         where p.id is null or r.id is null or p.member_id <> r.member_id or p.points <> r.bonus_points or p.partner_id is not null`,
+  ],
+  [
+    "a referral pays its referred member once it qualified, and its referrer only then",
+    sql`select referred_id, qualified_at, referred_posting_id, referrer_outcome, referrer_posting_id from referrals
+         where (qualified_at is null) <> (referred_posting_id is null)
+            or (referrer_outcome is not null and qualified_at is null)
+            or (referrer_outcome = 'paid') <> (referrer_posting_id is not null)`,
+  ],
+  [
+    "no referrer is paid more bonuses than its cap in any 12 months",
+    sql`select r.referrer_id, r.referred_id, r.referrer_cap,
+               (select count(*) from referrals o where o.referrer_id = r.referrer_id and o.referrer_outcome = 'paid'
+                   and o.referrer_decided_at > r.referrer_decided_at - interval '12 months' and o.referrer_decided_at <= r.referrer_decided_at) as paid
+          from referrals r
+         where r.referrer_outcome = 'paid'
+           and (select count(*) from referrals o where o.referrer_id = r.referrer_id and o.referrer_outcome = 'paid'
+                   and o.referrer_decided_at > r.referrer_decided_at - interval '12 months' and o.referrer_decided_at <= r.referrer_decided_at) > r.referrer_cap`,
+  ],
+  [
+    "every activity posting has its activity record, and every record its posting",
+    sql`select coalesce(p.id, a.posting_id) as id, p.points, a.activity
+          from (select * from postings where type = 'activity') p
+          full join activity_postings a on a.posting_id = p.id
+         where p.id is null or a.posting_id is null or p.member_id <> a.member_id or p.partner_id <> a.partner_id`,
+  ],
 ];
 
 /** Checks every ledger invariant; an empty list means the ledger is sound. */

@@ -1,6 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
-import { linkCodes, memberLinks, members, portalTokens, redemptions } from "../db/schema/index.js";
+import { linkCodes, memberLinks, members, portalTokens, redemptions, referralCodes } from "../db/schema/index.js";
 import { DomainError } from "../errors.js";
 import { emitEvent } from "../events/emit.js";
 
@@ -13,7 +13,7 @@ export interface ErasureResult {
 
 /**
  * Erasure on request: the member becomes a pseudonym (its id). Every partner's customer
- * reference is removed, links end, codes and sessions die. Ledger entries, balances and every
+ * reference is removed, links end, codes and sessions die (its referral code too). Ledger entries, balances and every
  * settlement total are untouched: they never held personal data. The member's account numbers in
  * other programmes (transfer rewards) are removed too. Repeating it changes nothing.
  */
@@ -35,6 +35,9 @@ export async function eraseMember(tx: Executor, memberId: string, now: Date): Pr
   await tx.update(linkCodes).set({ usedAt: now }).where(and(eq(linkCodes.memberId, memberId), isNull(linkCodes.usedAt)));
   await tx.update(portalTokens).set({ usedAt: now }).where(and(eq(portalTokens.memberId, memberId), isNull(portalTokens.usedAt)));
   await tx.update(redemptions).set({ transferAccount: null }).where(eq(redemptions.memberId, memberId));
+  // Its referral code stops naming anyone; receive codes die with the member's status (a transfer
+  // checks it under its own locks, so erasure never has to lock a code a transfer may hold).
+  await tx.delete(referralCodes).where(eq(referralCodes.memberId, memberId));
   await tx.update(members).set({ status: "erased", erasedAt: now }).where(eq(members.id, memberId));
   return { member_id: memberId, status: "erased", erased_at: now.toISOString(), links_removed: activeLinks.length };
 }

@@ -6,32 +6,19 @@ import { DomainError } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { sha256Hex } from "../lib/encoding.js";
 import { resolveMember } from "./members.js";
+import { humanCode, plainCode } from "../lib/codes.js";
 import { emitEvent } from "../events/emit.js";
 
 export const LINK_CODE_TTL_SECONDS = 15 * 60;
-const CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; // Crockford: no I, L, O, U
-
-/** 12 symbols of 5 bits (60 bits), shown as XXXX-XXXX-XXXX so a member can read it out. */
-function generateCode(): string {
-  const bytes = new Uint8Array(12);
-  crypto.getRandomValues(bytes);
-  const symbols = [...bytes].map((b) => CODE_ALPHABET[b % 32]).join("");
-  return `${symbols.slice(0, 4)}-${symbols.slice(4, 8)}-${symbols.slice(8)}`;
-}
-
-/** Case, dashes and spaces do not matter; O, I and L read as 0, 1 and 1. */
-export function normaliseCode(code: string): string {
-  return code.toUpperCase().replace(/[\s-]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
-}
-
-const hashCode = (code: string) => sha256Hex(`link-code:${normaliseCode(code)}`);
+/** Only the hash is stored; case, dashes and spaces do not matter (plainCode). */
+const hashCode = (code: string) => sha256Hex(`link-code:${plainCode(code)}`);
 
 /**
  * A single-use code, valid 15 minutes, that lets another brand link its customer to this
  * member. Only its hash is stored. `createdBy` is the asking partner, or null from the portal.
  */
 export async function createLinkCode(tx: Executor, memberId: string, createdBy: string | null, now: Date): Promise<{ code: string; expires_at: string }> {
-  const code = generateCode();
+  const code = humanCode(12); // 60 bits, XXXX-XXXX-XXXX so a member can read it out
   const expiresAt = new Date(now.getTime() + LINK_CODE_TTL_SECONDS * 1000);
   await tx.insert(linkCodes).values({ codeHash: await hashCode(code), memberId, createdBy, expiresAt, createdAt: now });
   await tx.update(members).set({ lastActivityAt: now }).where(eq(members.id, memberId));

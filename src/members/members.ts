@@ -6,6 +6,8 @@ import { newId } from "../lib/ids.js";
 import { tierFor, type TierStatus } from "../ledger/tiers.js";
 import { emitEvent } from "../events/emit.js";
 import { earnedLast12Months, settleMember } from "../ledger/queries.js";
+import { recordReferral, referredBy, referrerFor } from "./economy.js";
+import type { Config } from "../config.js";
 
 export interface Balance {
   available: number;
@@ -18,6 +20,8 @@ export interface MemberView {
   external_ref: string;
   tier: string;
   balance: Balance;
+  /** The member whose referral code it enrolled with, or null. */
+  referred_by: string | null;
 }
 
 const notFound = () => new DomainError("member_not_found", "No such member is linked to you.");
@@ -75,20 +79,25 @@ export async function memberBalance(db: Executor, memberId: string, now = new Da
 export async function getMember(db: Executor, partnerId: string, ref: string, now = new Date()): Promise<MemberView> {
   const { memberId, externalRef } = await resolveMember(db, partnerId, ref);
   const { balance, tier } = await memberBalance(db, memberId, now);
-  return { member_id: memberId, external_ref: externalRef, tier, balance };
+  return { member_id: memberId, external_ref: externalRef, tier, balance, referred_by: await referredBy(db, memberId) };
 }
 
 /**
  * Enrols the caller's customer as a new member, or returns the member it is already linked to.
  * Two concurrent enrolments of one reference make one member: the unique index on
  * (partner, external_ref) decides, and the loser's fresh member row is removed unused.
+ * A referral code is checked either way (an unknown one is refused) but applies only to a member
+ * this call creates.
  */
 export async function enrolMember(
   tx: Executor,
+  config: Config,
   partnerId: string,
-  externalRef: string,
+  input: { external_ref: string; referral_code?: string },
   now: Date,
 ): Promise<{ created: boolean; member: MemberView }> {
+  const externalRef = input.external_ref;
+  const referrer = input.referral_code === undefined ? null : await referrerFor(tx, input.referral_code);
   const existing = await tx
     .select({ memberId: memberLinks.memberId })
     .from(memberLinks)
@@ -107,6 +116,7 @@ export async function enrolMember(
     await tx.delete(members).where(eq(members.id, memberId));
     return { created: false, member: await getMember(tx, partnerId, `ext:${externalRef}`, now) };
   }
+  if (referrer) await recordReferral(tx, config, memberId, referrer, partnerId, now);
   await emitEvent(tx, partnerId, "member.linked", { member_id: memberId, external_ref: externalRef, via: "enrolment", linked_at: now.toISOString() }, now);
   return { created: true, member: await getMember(tx, partnerId, memberId, now) };
 }

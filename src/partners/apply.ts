@@ -1,7 +1,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { importJWK } from "jose";
 import type { Executor } from "../db/database.js";
-import { partnerEarnRules, partnerKeys, partners } from "../db/schema/index.js";
+import { partnerActivityRules, partnerEarnRules, partnerKeys, partners } from "../db/schema/index.js";
 import { DomainError, validationFailed } from "../errors.js";
 import type { PartnerDocument, PublicJwk } from "./document.js";
 import { stableStringify } from "../lib/json.js";
@@ -85,6 +85,17 @@ export async function applyPartnerDocument(
       await tx.insert(partnerEarnRules).values(
         doc.earn_rules.map((r) => ({ partnerId: doc.id, currency: r.currency, category: r.category, pointsPerUnit: r.points_per_unit })),
       );
+      await tx.delete(partnerActivityRules).where(eq(partnerActivityRules.partnerId, doc.id));
+      if (doc.activity_rules?.length)
+        await tx.insert(partnerActivityRules).values(
+          doc.activity_rules.map((r) => ({
+            partnerId: doc.id,
+            activity: r.activity,
+            points: r.points,
+            perMemberDaily: r.per_member_daily ?? null,
+            perMemberTotal: r.per_member_total ?? null,
+          })),
+        );
     }
 
     const current = await tx.select().from(partnerKeys).where(eq(partnerKeys.partnerId, doc.id));

@@ -71,7 +71,25 @@ export const WebhookUrl = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
-/** Caps on the points a partner issues per UTC day, in total and to one member (earns, base and bonus). */
+/** An activity a partner pays points for: `review`, `social_post`, `survey`, `app_signup`… */
+export const ActivityName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, "must be lower-case letters, digits, _ or -")
+  .openapi({ example: "review" });
+
+/** Points for an activity other than a purchase, with optional caps per member (per UTC day, and in total). */
+export const ActivityRule = z
+  .strictObject({
+    activity: ActivityName,
+    points: z.int().min(1).max(1_000_000_000),
+    per_member_daily: z.int().min(1).max(1_000_000).optional(),
+    per_member_total: z.int().min(1).max(1_000_000).optional(),
+  })
+  .openapi("ActivityRule");
+
+/** Caps on the points a partner issues per UTC day, in total and to one member (earns, base and bonus, and activities). */
 export const IssuanceLimits = z
   .strictObject({
     daily_points: z.int().min(1).max(1_000_000_000_000).optional(),
@@ -91,6 +109,7 @@ export const PartnerDocument = z
     allow_explicit_points: z.boolean().optional(),
     rate_limit_per_minute: z.int().min(1).max(1_000_000).optional(),
     webhook_url: WebhookUrl.optional(),
+    activity_rules: z.array(ActivityRule).max(100).optional(),
     limits: IssuanceLimits.optional(),
     keys: z.array(PublicJwk).max(10),
   })
@@ -100,6 +119,11 @@ export const PartnerDocument = z
       const key = `${rule.currency}/${rule.category}`;
       if (seenRules.has(key)) ctx.addIssue({ code: "custom", path: ["earn_rules", i], message: `duplicate rule for ${key}` });
       seenRules.add(key);
+    });
+    const seenActivities = new Set<string>();
+    (doc.activity_rules ?? []).forEach((rule, i) => {
+      if (seenActivities.has(rule.activity)) ctx.addIssue({ code: "custom", path: ["activity_rules", i, "activity"], message: `duplicate rule for ${rule.activity}` });
+      seenActivities.add(rule.activity);
     });
     const seenKids = new Set<string>();
     doc.keys.forEach((key, i) => {
@@ -142,6 +166,7 @@ export const PartnerPatch = z
     allow_explicit_points: z.boolean().nullable().optional(),
     rate_limit_per_minute: z.int().min(1).max(1_000_000).nullable().optional(),
     webhook_url: WebhookUrl.nullable().optional(),
+    activity_rules: z.array(ActivityRule).max(100).nullable().optional().openapi({ description: "Replaces the activity rules as a whole; null removes them." }),
     limits: IssuanceLimits.nullable().optional().openapi({ description: "Replaces the limits as a whole; null removes them." }),
   })
   .refine((p) => Object.keys(p).length > 0, "send at least one field to change")

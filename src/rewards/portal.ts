@@ -1,23 +1,14 @@
 /**
  * Rewards in the member portal: the catalogue as one member sees it (what is left for them under
  * each per-member limit), their own redemptions with voucher codes in full, and redeeming or
- * cancelling through the same ledger posting as the partner API (`postToLedger`, one
- * `ledger_call`: token spent, key claimed, posted, answer stored).
- *
- * A portal form is not a signed request, so the portal makes the two things `ledger_call` needs:
- * a token context (issuer `portal:<member>`, a fresh jti per POST, no partner and no rate limit)
- * and an idempotency claim (scope `portal:<member>`, key: the one-time nonce the confirmation form
- * carries, fingerprint: what is being confirmed). A double-submitted or replayed form therefore
- * has one effect, and every later submission is answered with the stored outcome.
+ * cancelling through the same ledger posting as the partner API (`postInPortal`).
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { Config } from "../config.js";
 import type { Executor } from "../db/database.js";
 import { memberLinks, partners, redemptions } from "../db/schema/index.js";
-import { sha256Hex } from "../lib/encoding.js";
-import { randomToken } from "../lib/ids.js";
-import { postToLedger, type LedgerOutcome } from "../ledger/post.js";
+import type { LedgerOutcome } from "../ledger/post.js";
+import { portalReference, postInPortal, type PortalPostingRequest } from "../members/portal-postings.js";
 import { sqlExpr } from "../ledger/sql.js";
 import { DomainError } from "../errors.js";
 import { getReward, listRewards, type Reward } from "./catalogue.js";
@@ -188,44 +179,6 @@ export async function portalMaker(db: Executor, partnerId: string, memberId: str
   return { partner_id: partnerId, name: row.name, usable: reason === undefined, ...(reason ? { reason } : {}) };
 }
 
-// ---- One-time confirmation nonces -------------------------------------------------------------
-
-const NONCE = /^([A-Za-z0-9_-]{32})\.([A-Za-z0-9_-]{43})$/;
-const mac = (sessionToken: string, key: string) => createHmac("sha256", `portal-form-nonce:${sessionToken}`).update(key).digest("base64url");
-
-/** A fresh nonce for one confirmation form: a random key and its MAC under the session. */
-export function mintFormNonce(sessionToken: string): string {
-  const key = randomToken(24);
-  return `${key}.${mac(sessionToken, key)}`;
-}
-
-/** The nonce's key when this session minted it, else null (another session's, forged or mangled). */
-export function formNonceKey(sessionToken: string, value: unknown): string | null {
-  if (typeof value !== "string") return null;
-  const m = NONCE.exec(value);
-  if (!m) return null;
-  const expected = Buffer.from(mac(sessionToken, m[1]!));
-  const given = Buffer.from(m[2]!);
-  return expected.length === given.length && timingSafeEqual(expected, given) ? m[1]! : null;
-}
-
-// ---- Postings ---------------------------------------------------------------------------------
-
-export interface PortalPostingRequest {
-  memberId: string;
-  /** The nonce key the confirmation form carried. */
-  formKey: string;
-  requestId: string;
-  now: Date;
-}
-
-/** What `ledger_spend_token` needs of a portal form: the member's own issuer, a fresh jti, no partner, no rate limit. */
-function portalToken(memberId: string, now: Date): Record<string, unknown> {
-  return { issuer: `portal:${memberId}`, jti: randomToken(18), jti_expires_at: new Date(now.getTime() + 10 * 60_000).toISOString(), partner_id: null };
-}
-
-const fingerprint = (what: Record<string, unknown>) => sha256Hex(`portal\n${JSON.stringify(what)}`);
-
 export interface PortalRedeemInput {
   reward_id: string;
   quantity: number;
@@ -235,36 +188,11 @@ export interface PortalRedeemInput {
 /** Redeems through the session's partner (the maker), exactly as `POST /v1/redemptions` would. */
 export async function redeemInPortal(db: Executor, config: Config, makerId: string, input: PortalRedeemInput, request: PortalPostingRequest): Promise<LedgerOutcome> {
   const body = { reward_id: input.reward_id, quantity: input.quantity, ...(input.transfer_account !== undefined ? { transfer_account: input.transfer_account } : {}) };
-  return postToLedger(
-    db,
-    config,
-    makerId,
-    { op: "redeem", input: { member: request.memberId, ...body, reference: `portal-${request.formKey.slice(0, 16)}` } },
-    {
-      token: portalToken(request.memberId, request.now),
-      scope: `portal:${request.memberId}`,
-      idempotencyKey: request.formKey,
-      fingerprint: await fingerprint({ op: "redeem", ...body }),
-      requestId: request.requestId,
-      now: request.now,
-    },
-  );
+  return postInPortal(db, config, makerId, { op: "redeem", input: { member: request.memberId, ...body, reference: portalReference(request) } }, body, request);
 }
 
 /** Cancels one of the member's redemptions, as its maker (the redemption's own partner) would. */
 export async function cancelInPortal(db: Executor, config: Config, redemption: Pick<MemberRedemption, "redemption_id" | "partner_id">, request: PortalPostingRequest): Promise<LedgerOutcome> {
-  return postToLedger(
-    db,
-    config,
-    redemption.partner_id,
-    { op: "redemption_cancel", input: { redemption_id: redemption.redemption_id } },
-    {
-      token: portalToken(request.memberId, request.now),
-      scope: `portal:${request.memberId}`,
-      idempotencyKey: request.formKey,
-      fingerprint: await fingerprint({ op: "redemption_cancel", redemption_id: redemption.redemption_id }),
-      requestId: request.requestId,
-      now: request.now,
-    },
-  );
+  const input = { redemption_id: redemption.redemption_id };
+  return postInPortal(db, config, redemption.partner_id, { op: "redemption_cancel", input }, input, request);
 }

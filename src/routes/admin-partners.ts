@@ -3,7 +3,7 @@ import type { AppEnv } from "../http/env.js";
 import { requireStaff, spendToken } from "../http/auth.js";
 import { idempotent, requireIdempotencyKey } from "../http/idempotency.js";
 import { problem } from "../http/schemas.js";
-import { EarnRule, FundingChange, PartnerDocument, PartnerId, PartnerPatch, PublicJwk, Settlement } from "../partners/document.js";
+import { ActivityRule, EarnRule, FundingChange, PartnerDocument, PartnerId, PartnerPatch, PublicJwk, Settlement } from "../partners/document.js";
 import { IdempotencyHeader, json, jsonBody, security, staffSecurity } from "./common.js";
 import { buyPrepaidBlock } from "../settlement/prepaid.js";
 import { addPartnerKey, changeFunding, createPartner, revokePartnerKey, updatePartner, type PartnerPolicy } from "../partners/admin.js";
@@ -21,6 +21,7 @@ const PartnerSchema = z
     allow_explicit_points: z.boolean().optional(),
     rate_limit_per_minute: z.int().optional(),
     webhook_url: z.string().optional(),
+    activity_rules: z.array(ActivityRule).optional(),
     limits: z.object({ daily_points: z.int().optional(), member_daily_points: z.int().optional() }).optional(),
     keys: z.array(PublicJwk),
     created_at: z.string(),

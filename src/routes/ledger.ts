@@ -5,7 +5,7 @@ import { requireIdempotencyKey } from "../http/idempotency.js";
 import { ledgerPosting } from "../http/ledger.js";
 import { problem } from "../http/schemas.js";
 import { quoteEarn } from "../ledger/post.js";
-import { getTransaction, listTransactions } from "../ledger/queries.js";
+import { getTransaction, listTransactions, PUBLIC_TYPES } from "../ledger/queries.js";
 import { resolveMember } from "../members/members.js";
 import { CurrencyCode } from "../partners/document.js";
 import { BalanceSchema, IdempotencyHeader, json, jsonBody, security, EmptyBody, optionalBody, LimitQuery } from "./common.js";
@@ -18,8 +18,8 @@ const Timestamp = z.iso.datetime({ offset: true }).max(40);
 export const TransactionSchema = z
   .object({
     transaction_id: z.string(),
-    type: z.enum(["earn", "burn", "earn_reversal", "burn_refund", "expiry", "adjustment", "redemption", "redemption_refund"]),
-    partner_id: z.string(),
+    type: z.enum(PUBLIC_TYPES),
+    partner_id: z.string().nullable().openapi({ description: "The partner that posted it; null for transfer_in and referral_bonus, which no partner posts (and for the expiry of points the operator issued)." }),
     member_id: z.string(),
     points: z.int(),
     reference: z.string().nullable(),

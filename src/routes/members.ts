@@ -7,11 +7,37 @@ import { problem } from "../http/schemas.js";
 import { enrolMember, getMember } from "../members/members.js";
 import { createLinkCodeForPartner, redeemLinkCode, unlinkForPartner } from "../members/links.js";
 import { createPortalLogin } from "../members/portal.js";
+import { createReceiveCodeForPartner, hashReceiveCode, referralCodeForPartner } from "../members/economy.js";
+import { ledgerPosting } from "../http/ledger.js";
+import { TransactionSchema } from "./ledger.js";
 import { BalanceSchema, ExternalRef, IdempotencyHeader, json, jsonBody, MemberRefParam, security, EmptyBody, optionalBody } from "./common.js";
 
 const MemberSchema = z
-  .object({ member_id: z.string(), external_ref: z.string(), tier: z.string(), balance: BalanceSchema })
+  .object({
+    member_id: z.string(),
+    external_ref: z.string(),
+    tier: z.string(),
+    balance: BalanceSchema,
+    referred_by: z.string().nullable().openapi({ description: "The member whose referral code this member enrolled with, or null." }),
+  })
   .openapi("Member");
+
+const CodeSchema = z.string().min(1).max(32).openapi({ description: "As the member gave it: case, dashes and spaces do not matter.", example: "K7Q2-M9XD-4TRW" });
+
+const EnrolBody = z
+  .strictObject({
+    external_ref: ExternalRef,
+    referral_code: CodeSchema.optional().openapi({ description: "Another member's referral code; applies only when this call creates the member." }),
+  })
+  .openapi("EnrolRequest");
+
+const TransferBody = z
+  .strictObject({
+    code: CodeSchema.openapi({ description: "The recipient's receive code." }),
+    points: z.int().min(1).max(1_000_000_000),
+    reference: z.string().min(1).max(128).openapi({ description: "Your reference for this transfer, 1–128 characters." }),
+  })
+  .openapi("TransferRequest");
 
 const enrol = createRoute({
   method: "post",
@@ -21,10 +47,11 @@ const enrol = createRoute({
   description: "A new member linked to your customer; 200 with the same member if you already linked that external_ref.",
   security,
   middleware: [requirePartner(), requireIdempotencyKey()] as const,
-  request: { headers: IdempotencyHeader, body: jsonBody(z.strictObject({ external_ref: ExternalRef })) },
+  request: { headers: IdempotencyHeader, body: jsonBody(EnrolBody) },
   responses: {
     201: json(MemberSchema, "Enrolled."),
-    200: json(MemberSchema, "Already enrolled by you: the same member."),
+    200: json(MemberSchema, "Already enrolled by you: the same member (a referral code does not apply to it)."),
+    422: problem("The referral code names no active member.", "referral_code_invalid"),
   },
 });
 
@@ -100,10 +127,61 @@ const portalSession = createRoute({
   },
 });
 
+const receiveCode = createRoute({
+  method: "post",
+  path: "/v1/members/{member}/receive-codes",
+  tags: ["Transfers"],
+  summary: "A code your member hands a sender to receive points",
+  description: "Single use, valid 15 minutes. You get a `transfer.received` webhook when a transfer uses it.",
+  security,
+  middleware: [requirePartner(), requireIdempotencyKey()] as const,
+  request: { params: MemberRefParam, headers: IdempotencyHeader, body: optionalBody(EmptyBody) },
+  responses: {
+    201: json(z.object({ code: z.string(), expires_at: z.string() }).openapi("ReceiveCode"), "The code."),
+    404: problem("No such member is linked to you.", "member_not_found"),
+  },
+});
+
+const transfer = createRoute({
+  method: "post",
+  path: "/v1/members/{member}/transfers",
+  tags: ["Transfers"],
+  summary: "Send points from your member to the holder of a receive code",
+  description:
+    "The sender's `transfer_out`; the recipient gets a `transfer_in`. The points keep their issuer, locked prices and expiry. " +
+    "A member sends at most MEMBER_TRANSFER_DAILY_POINTS (default 20,000) per UTC day.",
+  security,
+  middleware: [requirePartner(), requireIdempotencyKey()] as const,
+  request: { params: MemberRefParam, headers: IdempotencyHeader, body: jsonBody(TransferBody) },
+  responses: {
+    201: json(
+      z.object({ transfer_id: z.string(), points: z.int(), transaction: TransactionSchema, balance: BalanceSchema }).openapi("Transfer"),
+      "Sent: the sender's transaction and balance.",
+    ),
+    404: problem("No such member is linked to you.", "member_not_found"),
+    422: problem("Refused.", "receive_code_invalid", "transfer_limit_reached", "insufficient_points"),
+  },
+});
+
+const referralCode = createRoute({
+  method: "get",
+  path: "/v1/members/{member}/referral-code",
+  tags: ["Referrals"],
+  summary: "Your member's referral code (one, stable)",
+  description: "A friend enrolled with it (POST /v1/members, referral_code) earns both members a bonus on the friend's first earn.",
+  security,
+  middleware: [requirePartner()] as const,
+  request: { params: MemberRefParam },
+  responses: {
+    200: json(z.object({ code: z.string() }).openapi("ReferralCode"), "The code."),
+    404: problem("No such member is linked to you.", "member_not_found"),
+  },
+});
+
 export function registerMembers(app: OpenAPIHono<AppEnv>) {
   app.openapi(enrol, (c) =>
     idempotent(c, async (tx) => {
-      const { created, member } = await enrolMember(tx, callingPartner(c), c.req.valid("json").external_ref, c.var.services.now());
+      const { created, member } = await enrolMember(tx, c.var.services.config, callingPartner(c), c.req.valid("json"), c.var.services.now());
       return { status: created ? 201 : 200, body: member };
     }),
   );
@@ -127,6 +205,20 @@ export function registerMembers(app: OpenAPIHono<AppEnv>) {
     await spendToken(c, c.var.services.db()); // its own commit: a refused change still spends the token
     await c.var.services.db().transaction((tx) => unlinkForPartner(tx, callingPartner(c), c.req.valid("param").member, c.var.services.now()));
     return c.body(null, 204);
+  });
+  app.openapi(receiveCode, (c) =>
+    idempotent(c, async (tx) => ({
+      status: 201,
+      body: await createReceiveCodeForPartner(tx, callingPartner(c), c.req.valid("param").member, c.var.services.now()),
+    })),
+  );
+  app.openapi(transfer, async (c) => {
+    const { code, points, reference } = c.req.valid("json");
+    return ledgerPosting(c, { op: "transfer", input: { member: c.req.valid("param").member, code_hash: await hashReceiveCode(code), points, reference } });
+  });
+  app.openapi(referralCode, async (c) => {
+    const body = await authorizedRead(c, () => referralCodeForPartner(c.var.services.db(), callingPartner(c), c.req.valid("param").member, c.var.services.now()));
+    return c.json(body, 200);
   });
   app.openapi(portalSession, (c) =>
     idempotent(c, async (tx) => {

@@ -51,7 +51,7 @@ const flows = createRoute({
           from: z.string(),
           to: z.string(),
           partners: z.array(z.object({ partner_id: z.string(), earned_points: z.int(), burned_points: z.int() })),
-          matrix: z.array(z.object({ earned_at: z.string(), burned_at: z.string(), points: z.int() })),
+          matrix: z.array(z.object({ earned_at: z.string().nullable().openapi({ description: "The issuer; null for points the operator issued (referral bonuses)." }), burned_at: z.string(), points: z.int() })),
           rewards: z.array(
             z.object({
               supplier_id: z.string(),

@@ -42,7 +42,10 @@ interface Row {
  * (numeric) at the prices locked on each posting, then rounded half-even to minor units once.
  * Only postings in the period are read (index on created_at): the cost does not grow with history.
  *
- * issuance billing: partner-funded points earned at the partner, less its earn reversals.
+ * issuance billing: partner-funded points earned at the partner (activities count as earns), less
+ *   its earn reversals.
+ * Transfers between members and referral bonuses move no money: transferred points keep their
+ *   lots' lineage (issuer, locked prices), and referral bonuses have no partner (operator-funded).
  * redemption billing: the partner-funded share of its lots spent by burns anywhere in the
  *   period (lot lineage), less refunds of such burns, at the issue price locked on each earn.
  * redemption_amount: points burned at the partner less burn refunds, at its locked redemption price.
@@ -65,16 +68,16 @@ export async function computeStatements(db: Executor, periodStart: string, perio
        group by 1, 2, 3, 4, 5
     ), own as (
       select partner_id,
-             coalesce(sum(pts) filter (where type = 'earn'), 0) as earned,
+             coalesce(sum(pts) filter (where type in ('earn', 'activity')), 0) as earned,
              coalesce(sum(pts) filter (where type = 'earn_reversal'), 0) as earn_reversed,
              coalesce(sum(pts) filter (where type = 'burn'), 0) as burned,
              coalesce(sum(pts) filter (where type = 'burn_refund'), 0) as burn_refunded,
              coalesce(sum(pts) filter (where type = 'expiry'), 0) as expired,
              coalesce(sum(opf) filter (where type = 'earn'), 0) as operator_funded,
-             (coalesce(sum((pts - opf) * ip) filter (where type = 'earn' and billing = 'issuance'), 0)
+             (coalesce(sum((pts - opf) * ip) filter (where type in ('earn', 'activity') and billing = 'issuance'), 0)
                - coalesce(sum((pts - opf) * ip) filter (where type = 'earn_reversal' and billing = 'issuance'), 0))::numeric / 1000000 as issuance_direct,
              (coalesce(sum(pts * rp) filter (where type = 'burn'), 0) - coalesce(sum(pts * rp) filter (where type = 'burn_refund'), 0))::numeric / 1000000 as redemption_exact,
-             sum(n) filter (where type in ('earn', 'earn_reversal', 'burn', 'burn_refund', 'expiry')) as postings
+             sum(n) filter (where type in ('earn', 'activity', 'earn_reversal', 'burn', 'burn_refund', 'expiry')) as postings
         from grouped where partner_id is not null group by partner_id
     ), lineage as (
       select issuer_id as partner_id, sum(issue_value) as issuance_lineage

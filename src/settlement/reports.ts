@@ -64,16 +64,17 @@ export async function liabilityReport(db: Executor, from: string, to: string): P
     db,
     sql`with flows as (
           select date_trunc('month', p.created_at at time zone 'UTC')::date as month, p.settlement_currency as currency, 'issued' as kind,
-                 p.points as points, p.points * p.issue_price_per_point as value
-            from postings p where p.type = 'earn'
+                 p.points as points, coalesce(p.points * p.issue_price_per_point, 0) as value
+            from postings p where p.type in ('earn', 'activity', 'referral_bonus')
           union all
           select date_trunc('month', p.created_at at time zone 'UTC')::date, p.settlement_currency, 'reversed', p.points, p.points * p.issue_price_per_point
             from postings p where p.type = 'earn_reversal'
           union all
           select date_trunc('month', p.created_at at time zone 'UTC')::date, e.settlement_currency,
                  case when p.type = 'expiry' then 'expired' else 'redeemed' end,
-                 -mv.points, -mv.points * e.issue_price_per_point
-            from postings p join lot_moves mv on mv.posting_id = p.id join postings e on e.id = mv.lot_id
+                 -mv.points, coalesce(-mv.points * e.issue_price_per_point, 0)
+            from postings p join lot_moves mv on mv.posting_id = p.id
+            join lots l on l.id = mv.lot_id join postings e on e.id = l.origin_id
            where p.type in ('burn', 'burn_refund', 'redemption', 'redemption_refund', 'expiry')
         )
         select to_char(month, 'YYYY-MM-DD') as month, currency, kind, sum(points)::text as points, sum(value)::text as value
@@ -86,8 +87,9 @@ export async function liabilityReport(db: Executor, from: string, to: string): P
   const sign = (kind: string) => (kind === "issued" ? 1 : -1);
   for (const f of before) {
     runningPoints.value += sign(f.kind) * Number(f.points);
-    const cur = f.currency ?? "?";
-    runningValue[cur] = sumDecimals([runningValue[cur] ?? "0", sign(f.kind) === 1 ? f.value : negate(f.value)]);
+    // Points the operator issued (referral bonuses) have no issue price: counted in points, not in value.
+    if (f.currency === null) continue;
+    runningValue[f.currency] = sumDecimals([runningValue[f.currency] ?? "0", sign(f.kind) === 1 ? f.value : negate(f.value)]);
   }
   for (const month of starts) {
     const inMonth = flows.filter((f) => f.month === month);
@@ -97,9 +99,9 @@ export async function liabilityReport(db: Executor, from: string, to: string): P
     points.closing = opening + points.issued - points.redeemed - points.reversed - points.expired;
     runningPoints.value = points.closing;
     const value: LiabilityMonth["value"] = {};
-    const currencies = new Set([...Object.keys(runningValue), ...inMonth.map((f) => f.currency ?? "?")]);
+    const currencies = new Set([...Object.keys(runningValue), ...inMonth.flatMap((f) => (f.currency === null ? [] : [f.currency]))]);
     for (const cur of currencies) {
-      const v = (kind: string) => sumDecimals(inMonth.filter((f) => f.kind === kind && (f.currency ?? "?") === cur).map((f) => f.value));
+      const v = (kind: string) => sumDecimals(inMonth.filter((f) => f.kind === kind && f.currency === cur).map((f) => f.value));
       const open = runningValue[cur] ?? "0";
       const row = { opening: open, issued: v("issued"), redeemed: v("redeemed"), reversed: v("reversed"), expired: v("expired"), closing: "0" };
       row.closing = sumDecimals([row.opening, row.issued, negate(row.redeemed), negate(row.reversed), negate(row.expired)]);
@@ -119,8 +121,8 @@ export interface FlowsReport {
   to: string;
   /** Points earned at each partner and burned at each partner in the range. */
   partners: { partner_id: string; earned_points: number; burned_points: number }[];
-  /** Points issued by `earned_at` and redeemed at `burned_at` (net of refunds), by lot lineage. */
-  matrix: { earned_at: string; burned_at: string; points: number }[];
+  /** Points issued by `earned_at` (null: by the operator, referral bonuses) and redeemed at `burned_at` (net of refunds), by lot lineage. */
+  matrix: { earned_at: string | null; burned_at: string; points: number }[];
   /** The catalogue by supplier: points redeemed for its rewards (net of refunds), units fulfilled and what the operator owes it. */
   rewards: { supplier_id: string; redeemed_points: number; fulfilled_units: number; owed_amount: string; currency: string | null }[];
 }
@@ -131,16 +133,16 @@ export async function flowsReport(db: Executor, from: string, to: string): Promi
   const totals = await rows<{ partner_id: string; earned: string; burned: string }>(
     db,
     sql`select p.partner_id,
-               coalesce(sum(p.points) filter (where p.type = 'earn'), 0)::text as earned,
+               coalesce(sum(p.points) filter (where p.type in ('earn', 'activity')), 0)::text as earned,
                (coalesce(sum(p.points) filter (where p.type = 'burn'), 0) - coalesce(sum(p.points) filter (where p.type = 'burn_refund'), 0))::text as burned
-          from postings p where ${range} and p.type in ('earn', 'burn', 'burn_refund') group by 1 order by 1`,
+          from postings p where ${range} and p.type in ('earn', 'activity', 'burn', 'burn_refund') group by 1 order by 1`,
   );
-  const matrix = await rows<{ earned_at: string; burned_at: string; points: string }>(
+  const matrix = await rows<{ earned_at: string | null; burned_at: string; points: string }>(
     db,
     sql`select l.partner_id as earned_at, p.partner_id as burned_at, sum(-mv.points)::text as points
           from postings p join lot_moves mv on mv.posting_id = p.id join lots l on l.id = mv.lot_id
          where ${range} and p.type in ('burn', 'burn_refund')
-         group by 1, 2 having sum(-mv.points) <> 0 order by 1, 2`,
+         group by 1, 2 having sum(-mv.points) <> 0 order by 1 nulls last, 2`,
   );
   const rewards = await rows<{ supplier_id: string; redeemed: string; units: string; owed: string; currency: string | null }>(
     db,

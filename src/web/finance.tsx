@@ -180,7 +180,7 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
               <tbody>
                 {flows.matrix.map((f) => (
                   <tr>
-                    <td>{f.earned_at}</td>
+                    <td>{f.earned_at ?? "Coalesce (referral bonuses)"}</td>
                     <td>{f.burned_at}</td>
                     <td class="num">{formatPoints(f.points)}</td>
                   </tr>

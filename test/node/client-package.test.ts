@@ -125,6 +125,10 @@ describe("PartnerClient's convenience methods", () => {
       createLink: () => client.createLink({ code: "c", external_ref: "x" }),
       deleteLink: () => client.deleteLink("m"),
       createPortalSession: () => client.createPortalSession("m"),
+      createReceiveCode: () => client.createReceiveCode("m"),
+      createTransfer: () => client.createTransfer("m", { code: "c", points: 1, reference: "r" }),
+      getReferralCode: () => client.getReferralCode("m"),
+      createActivity: () => client.createActivity({ member: "m", activity: "review", reference: "r" }),
     };
     const methods = Object.getOwnPropertyNames(PartnerClient.prototype).filter((n) => n !== "constructor");
     expect(methods.sort()).toEqual(Object.keys(calls).sort());

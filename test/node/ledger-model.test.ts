@@ -1,7 +1,9 @@
 /**
  * Property-based: random sequences of earn, quote, burn, hold, capture, void, reverse, refund,
- * release (time passes), wait (days pass: the tier window moves), expire (two years pass) and the
- * rewards steps (redeem, cancel, voucher use, fulfil, reject) against a small reference model.
+ * release (time passes), wait (days pass: the tier window moves), expire (two years pass), the
+ * rewards steps (redeem, cancel, voucher use, fulfil, reject) and the members' own economy (send
+ * and receive transfers, whose lots keep their lineage; activities with their caps; referring a
+ * friend, and, for half the sequences, being referred) against a small reference model.
  * After every step the API's balance and status must equal the model's (and, once the member
  * has redeemed, every redemption's status, its vouchers' statuses and the rewards' stock), and
  * every ledger invariant must hold. Each sequence gets its own member and its own two rewards (a
@@ -18,14 +20,19 @@ import { clientAtClock, createHarness, type Harness, type TestPartner } from "..
 
 let h: Harness;
 let p: TestPartner;
+/** The model's settings: a daily transfer limit and a referral cap a sequence can reach. */
+const TRANSFER_DAILY = 5_000;
+const REFERRAL_BONUS = 500;
+const REFERRAL_CAP = 2;
+const REVIEW = { activity: "review", points: 40, per_member_daily: 2, per_member_total: 5 };
 let clock = Date.now();
 let client: PartnerClient;
 let supplier: PartnerClient; // supplies the rewards: fulfils, rejects, takes vouchers
 let supplierId: string;
 
 beforeAll(async () => {
-  h = await createHarness();
-  p = await h.partner({ earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "10" }] });
+  h = await createHarness({ MEMBER_TRANSFER_DAILY_POINTS: String(TRANSFER_DAILY), REFERRAL_BONUS_POINTS: String(REFERRAL_BONUS), REFERRAL_MAX_PER_YEAR: String(REFERRAL_CAP) });
+  p = await h.partner({ earn_rules: [{ currency: "EUR", category: "*", points_per_unit: "10" }], activity_rules: [REVIEW] });
   client = clientAtClock(h, p, () => clock);
   const s = await h.partner({ category: "retail" });
   supplierId = s.id;
@@ -46,7 +53,11 @@ type Op =
   | { op: "expire" }
   | { op: "redeem"; reward: "voucher" | "item"; quantity: number }
   | { op: "cancel" | "fulfil" | "reject"; redemption: number }
-  | { op: "use"; voucher: number };
+  | { op: "use"; voucher: number }
+  | { op: "send"; points: number; badCode: boolean }
+  | { op: "receive"; points: number }
+  | { op: "activity" }
+  | { op: "refer" };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant("earn" as const), amount: fc.integer({ min: 10, max: 60_000 }), pending: fc.boolean() }) },
@@ -64,12 +75,24 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant("cancel" as const), redemption: fc.nat(20) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("use" as const), voucher: fc.nat(20) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom("fulfil" as const, "reject" as const), redemption: fc.nat(20) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant("send" as const), points: fc.integer({ min: 1, max: 4_000 }), badCode: fc.integer({ min: 0, max: 9 }).map((d) => d === 0) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("receive" as const), points: fc.integer({ min: 1, max: 3_000 }) }) },
+  { weight: 2, arbitrary: fc.constant({ op: "activity" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "refer" as const }) },
 );
 
-/** A sequence opens with a posted earn, so the steps after it (rewards above all) mostly have points to spend. */
-const sequenceArb: fc.Arbitrary<Op[]> = fc
-  .tuple(fc.integer({ min: 10_000, max: 60_000 }), fc.array(opArb, { minLength: 4, maxLength: 24 }))
-  .map(([amount, ops]) => [{ op: "earn" as const, amount, pending: false }, ...ops]);
+/**
+ * A sequence opens with an earn (posted, or for a few pending), so the steps after it (rewards
+ * above all) mostly have points to spend. Half the sequences' members enrol with a referral code:
+ * their first earn posted or released pays them a bonus.
+ */
+interface Sequence {
+  referred: boolean;
+  ops: Op[];
+}
+const sequenceArb: fc.Arbitrary<Sequence> = fc
+  .tuple(fc.integer({ min: 10_000, max: 60_000 }), fc.integer({ min: 0, max: 4 }), fc.boolean(), fc.array(opArb, { minLength: 4, maxLength: 24 }))
+  .map(([amount, pendingFirst, referred, ops]) => ({ referred, ops: [{ op: "earn" as const, amount, pending: pendingFirst === 0 }, ...ops] }));
 
 /**
  * Checked before the random sequences, whatever the seed: every rewards refusal and state in one
@@ -100,6 +123,32 @@ const REWARDS_WALK: Op[] = [
   { op: "cancel", redemption: 4 }, // its points go back to the (lapsed) lots they came from…
   { op: "release" }, // …and the next expiry run takes them
   { op: "redeem", reward: "item", quantity: 1 }, // nothing left
+];
+
+/**
+ * Checked before the random sequences too: the economy's refusals and lineage in one walk, for a
+ * referred member whose first earn is pending (the bonus comes with its release).
+ */
+const ECONOMY_WALK: Op[] = [
+  { op: "earn", amount: 20_000, pending: true },
+  { op: "send", points: 100, badCode: false }, // nothing available yet
+  { op: "release" }, // released: the referral bonus is paid with it
+  { op: "send", points: 100, badCode: true },
+  { op: "receive", points: 700 }, // a lot that expires after the member's own
+  { op: "send", points: 3_000, badCode: false },
+  { op: "send", points: 2_001, badCode: false }, // 3,000 sent today of 5,000: over the daily limit
+  { op: "send", points: 2_000, badCode: false }, // the rest of the day's limit
+  { op: "activity" },
+  { op: "activity" },
+  { op: "activity" }, // two a day
+  { op: "refer" },
+  { op: "refer" },
+  { op: "refer" }, // over the referrer's cap of 2 a year
+  { op: "burn", points: 1_500 }, // the received lot and the bonuses, in expiry order
+  { op: "reverse", earn: 0 }, // only what is left of the earn
+  { op: "wait", days: 1 },
+  { op: "activity" },
+  { op: "expire" },
 ];
 
 const DAY = 86_400_000;
@@ -133,16 +182,24 @@ interface ModelRedemption {
 /** What the API shows of a voucher at `now`: an unused one past its date is expired (job or not). */
 const voucherStatus = (v: ModelRedemption["vouchers"][number], now: number) => (v.status === "issued" && v.expiresAt <= now ? "expired" : v.status);
 
-interface ModelEarn {
+/**
+ * A lot of the member's: its own earn (reversible), an activity, points received in a transfer
+ * (with the sender's lot's expiry), or a referral bonus (with the qualifying purchase's expiry).
+ * `seq` is the order the server's lot ids sort in (the clock moves between postings that make lots).
+ */
+interface ModelLot {
   id: string;
+  kind: "earn" | "activity" | "in" | "bonus";
   points: number;
   reversed: number;
   at: number;
   releaseAt: number | null;
-  /** The earn's lot: points of it the member still has (pending until released). */
+  /** Points of the lot the member still has (pending until released). */
   remaining: number;
   expiresAt: number;
+  seq: number;
 }
+type ModelEarn = ModelLot;
 
 /** Postgres' `timestamptz + interval 'n months'`: the same day of month, clamped to the month's end. */
 function addMonths(ms: number, months: number): number {
@@ -159,10 +216,39 @@ class Model {
   available = 0;
   pending = 0;
   held = 0;
-  earns: ModelEarn[] = [];
-  burns: { id: string; points: number; refunded: number; spent: Map<ModelEarn, number> }[] = [];
+  lots: ModelLot[] = [];
+  burns: { id: string; points: number; refunded: number; spent: Map<ModelLot, number> }[] = [];
   holds: { id: string; points: number; status: string; expiresAt: number }[] = [];
   redemptions: ModelRedemption[] = [];
+  /** Enrolled with a referral code, and whether its first earn has paid the bonus yet. */
+  referred = false;
+  qualified = false;
+  /** When the member was paid a bonus as a referrer (the cap counts those of the last 12 months). */
+  referrerPaidAt: number[] = [];
+  /** Points sent per UTC day; activities per UTC day and in all. */
+  sentOn = new Map<string, number>();
+  reviewsOn = new Map<string, number>();
+  reviews = 0;
+  private seq = 0;
+
+  /** The member's own earns: what the tier counts and what a reversal can take back. */
+  get earns(): ModelLot[] {
+    return this.lots.filter((l) => l.kind === "earn");
+  }
+
+  addLot(lot: Omit<ModelLot, "seq" | "reversed" | "remaining"> & { remaining?: number }): ModelLot {
+    const made = { reversed: 0, remaining: lot.points, ...lot, seq: ++this.seq };
+    this.lots.push(made);
+    return made;
+  }
+
+  /** A referred member's first earn posted or released pays its bonus, as a lot expiring with that earn's. */
+  qualify(lot: ModelLot) {
+    if (!this.referred || this.qualified || lot.kind !== "earn") return;
+    this.qualified = true;
+    this.addLot({ id: `bonus-${lot.id}`, kind: "bonus", points: REFERRAL_BONUS, at: lot.at, releaseAt: null, expiresAt: lot.expiresAt });
+    this.available += REFERRAL_BONUS;
+  }
 
   /** Units of a reward the member holds against its per-member limit: all but cancelled and rejected. */
   taken(reward: ModelReward): number {
@@ -178,15 +264,16 @@ class Model {
     for (const v of rd.vouchers) if (v.status === "issued") v.status = "cancelled";
   }
 
-  /** What the server does before every posting and read: due releases, lapsed holds. */
+  /** What the server does before every posting and read: due releases (in their order), lapsed holds. */
   settle(now: number) {
-    for (const e of this.earns)
-      if (e.releaseAt !== null && e.releaseAt <= now) {
-        const left = e.points - e.reversed;
-        this.pending -= left;
-        this.available += left;
-        e.releaseAt = null;
-      }
+    const due = this.lots.filter((e) => e.releaseAt !== null && e.releaseAt <= now).sort((a, b) => a.releaseAt! - b.releaseAt! || a.seq - b.seq);
+    for (const e of due) {
+      const left = e.points - e.reversed;
+      this.pending -= left;
+      this.available += left;
+      e.releaseAt = null;
+      if (left > 0) this.qualify(e);
+    }
     for (const hld of this.holds)
       if (hld.status === "authorized" && hld.expiresAt <= now) {
         hld.status = "expired";
@@ -197,12 +284,12 @@ class Model {
 
   /**
    * The server's lot rule after every posting: released lots hold exactly available + held.
-   * Surplus leaves the oldest lots first (`first` before all); a shortfall (a refund) goes back to
-   * the lots `source` spent, then the newest lots with room.
+   * Surplus leaves the oldest lots first (by expiry, then id; `first` before all); a shortfall (a
+   * refund) goes back to the lots `source` spent, then the newest lots with room.
    */
-  follow(options: { first?: ModelEarn; source?: Map<ModelEarn, number> } = {}): Map<ModelEarn, number> {
-    const moved = new Map<ModelEarn, number>();
-    const lots = this.earns.filter((e) => e.releaseAt === null);
+  follow(options: { first?: ModelLot; source?: Map<ModelLot, number> } = {}): Map<ModelLot, number> {
+    const moved = new Map<ModelLot, number>();
+    const lots = this.lots.filter((e) => e.releaseAt === null).sort((a, b) => a.expiresAt - b.expiresAt || a.seq - b.seq);
     const target = Math.max(this.available + this.held, 0);
     let gap = target - lots.reduce((sum, e) => sum + e.remaining, 0);
     if (gap < 0) {
@@ -215,8 +302,8 @@ class Model {
         if (gap === 0) break;
       }
     } else if (gap > 0) {
-      const touched = (e: ModelEarn) => (options.source?.has(e) ? 1 : 0);
-      const order = lots.filter((e) => e.remaining < e.points).sort((a, b) => touched(b) - touched(a) || this.earns.indexOf(b) - this.earns.indexOf(a));
+      const touched = (e: ModelLot) => (options.source?.has(e) ? 1 : 0);
+      const order = lots.filter((e) => e.remaining < e.points).sort((a, b) => touched(b) - touched(a) || b.expiresAt - a.expiresAt || b.seq - a.seq);
       for (const e of order) {
         const give = Math.min(e.points - e.remaining, gap);
         e.remaining += give;
@@ -229,7 +316,7 @@ class Model {
 
   /** The expiry job: released lots past their date give up what is available of them, oldest first. */
   expireLots(now: number) {
-    const due = this.earns.filter((e) => e.releaseAt === null && e.remaining > 0 && e.expiresAt <= now).sort((a, b) => a.expiresAt - b.expiresAt);
+    const due = this.lots.filter((e) => e.releaseAt === null && e.remaining > 0 && e.expiresAt <= now).sort((a, b) => a.expiresAt - b.expiresAt || a.seq - b.seq);
     for (const e of due) {
       const take = Math.min(e.remaining, Math.max(this.available, 0));
       e.remaining -= take;
@@ -273,9 +360,19 @@ async function runJobs() {
   expect(Object.entries(report).filter(([, r]) => "error" in r)).toEqual([]);
 }
 
-async function run(ops: Op[]) {
-  const m = await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `model-${Math.random()}` });
+/** Whose code a referred sequence's member enrols with: a member of its own, fresh per sequence. */
+async function referralCode(): Promise<string> {
+  const referrer = await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `referrer-${Math.random()}` });
+  return (await client.call<{ code: string }>("GET", `/v1/members/${referrer.member_id}/referral-code`)).code;
+}
+
+async function run({ referred, ops }: Sequence) {
+  const m = await client.call<{ member_id: string }>("POST", "/v1/members", {
+    external_ref: `model-${Math.random()}`,
+    ...(referred ? { referral_code: await referralCode() } : {}),
+  });
   const model = new Model();
+  model.referred = referred;
   const rewards: Record<"voucher" | "item", ModelReward> = {} as never;
   for (const kind of ["voucher", "item"] as const) {
     const spec = REWARDS[kind];
@@ -344,9 +441,12 @@ async function run(ops: Op[]) {
         });
         expect(res.status, label).toBe(201);
         expect(res.body.transaction.status, label).toBe(o.pending ? "pending" : "posted");
-        model.earns.push({ id: res.body.transaction.transaction_id, points, reversed: 0, at: clock, releaseAt: o.pending ? clock + 3_600_000 : null, remaining: points, expiresAt: addMonths(clock, 24) });
+        const lot = model.addLot({ id: res.body.transaction.transaction_id, kind: "earn", points, at: clock, releaseAt: o.pending ? clock + 3_600_000 : null, expiresAt: addMonths(clock, 24) });
         if (o.pending) model.pending += points;
-        else model.available += points;
+        else {
+          model.available += points;
+          model.qualify(lot);
+        }
         // Lots are spent in (expires_at, id) order: a second apart, no two earns tie on their date.
         clock += 1_000;
         break;
@@ -523,6 +623,78 @@ async function run(ops: Op[]) {
         if (o.op === "cancel") expect(res.body.balance, label).toEqual(balance());
         break;
       }
+      case "send": {
+        // To a fresh member of the same brand, with the code it got (or one that names no one).
+        const friend = await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `to-${step}-${Math.random()}` });
+        const { code } = await client.call<{ code: string }>("POST", `/v1/members/${friend.member_id}/receive-codes`, {});
+        const res = await client.request<{ transaction?: { type: string }; balance?: object; code?: string }>("POST", `/v1/members/${m.member_id}/transfers`, {
+          code: o.badCode ? "0000-0000-0000" : code,
+          points: o.points,
+          reference: `s${step}`,
+        });
+        const day = new Date(clock).toISOString().slice(0, 10);
+        const sent = model.sentOn.get(day) ?? 0;
+        const outcome = o.badCode ? "receive_code_invalid" : sent + o.points > TRANSFER_DAILY ? "transfer_limit_reached" : model.available < o.points ? "insufficient_points" : null;
+        note("send", res.status, res.body.code);
+        if (outcome) {
+          expect([res.status, res.body.code], label).toEqual([422, outcome]);
+          break;
+        }
+        expect([res.status, res.body.transaction?.type], label).toEqual([201, "transfer_out"]);
+        model.sentOn.set(day, sent + o.points);
+        model.available -= o.points;
+        model.follow();
+        expect(res.body.balance, label).toEqual(balance());
+        clock += 1_000;
+        break;
+      }
+      case "receive": {
+        // From a fresh member who earned the points just now: they arrive as a lot with that earn's expiry.
+        const source = await client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: `from-${step}-${Math.random()}` });
+        await client.call("POST", "/v1/earn", { member: source.member_id, amount_minor: o.points * 10, currency: "EUR", reference: `src${step}` });
+        const { code } = await client.call<{ code: string }>("POST", `/v1/members/${m.member_id}/receive-codes`, {});
+        const res = await client.request<{ transaction: { type: string } }>("POST", `/v1/members/${source.member_id}/transfers`, { code, points: o.points, reference: `g${step}` });
+        note("receive", res.status);
+        expect([res.status, res.body.transaction.type], label).toEqual([201, "transfer_out"]);
+        model.addLot({ id: `in-${step}`, kind: "in", points: o.points, at: clock, releaseAt: null, expiresAt: addMonths(clock, 24) });
+        model.available += o.points;
+        clock += 1_000;
+        break;
+      }
+      case "activity": {
+        const day = new Date(clock).toISOString().slice(0, 10);
+        const today = model.reviewsOn.get(day) ?? 0;
+        const res = await client.request<{ transaction?: { type: string; points: number }; code?: string }>("POST", "/v1/activities", { member: m.member_id, activity: "review", reference: `a${step}` });
+        note("activity", res.status, res.body.code);
+        if (today >= REVIEW.per_member_daily || model.reviews >= REVIEW.per_member_total) {
+          expect([res.status, res.body.code], label).toEqual([422, "activity_limit_reached"]);
+          break;
+        }
+        expect([res.status, res.body.transaction?.type, res.body.transaction?.points], label).toEqual([201, "activity", REVIEW.points]);
+        model.reviewsOn.set(day, today + 1);
+        model.reviews += 1;
+        model.addLot({ id: `act-${step}`, kind: "activity", points: REVIEW.points, at: clock, releaseAt: null, expiresAt: addMonths(clock, 24) });
+        model.available += REVIEW.points;
+        clock += 1_000;
+        break;
+      }
+      case "refer": {
+        // A friend enrols with the member's code and earns: the member is paid, within its cap of the last 12 months.
+        const { code } = await client.call<{ code: string }>("GET", `/v1/members/${m.member_id}/referral-code`);
+        const friend = await client.call<{ member_id: string; referred_by: string }>("POST", "/v1/members", { external_ref: `friend-${step}-${Math.random()}`, referral_code: code });
+        expect(friend.referred_by, label).toBe(m.member_id);
+        await client.call("POST", "/v1/earn", { member: friend.member_id, amount_minor: 1_000, currency: "EUR", reference: `f${step}` });
+        const windowStart = addMonths(clock, -12);
+        const paid = model.referrerPaidAt.filter((t) => t > windowStart).length;
+        note(`refer (${paid} paid this year)`, 201);
+        if (paid < REFERRAL_CAP) {
+          model.referrerPaidAt.push(clock);
+          model.addLot({ id: `ref-${step}`, kind: "bonus", points: REFERRAL_BONUS, at: clock, releaseAt: null, expiresAt: addMonths(clock, 24) });
+          model.available += REFERRAL_BONUS;
+        }
+        clock += 1_000;
+        break;
+      }
       case "use": {
         const vouchers = model.redemptions.flatMap((r) => r.vouchers.map((v) => ({ v, r })));
         const found = vouchers[o.voucher % Math.max(vouchers.length, 1)];
@@ -540,7 +712,7 @@ async function run(ops: Op[]) {
     }
     await expectBalance(label);
     // Only rewards steps and time passing (vouchers lapse) change what a redemption shows.
-    if (!["earn", "quote", "burn", "hold", "capture", "void", "reverse", "refund"].includes(o.op)) await expectRewards(label);
+    if (!["earn", "quote", "burn", "hold", "capture", "void", "reverse", "refund", "send", "receive", "activity", "refer"].includes(o.op)) await expectRewards(label);
     expect(await h.verify(), label).toEqual([]);
   }
   // Retired once the sequence ends: the active catalogue stays one page however many sequences run.
@@ -552,8 +724,14 @@ describe("the ledger against a reference model", () => {
     const seed = Number(process.env.FC_SEED ?? 20261123);
     await fc.assert(
       fc.asyncProperty(sequenceArb, async (ops) => run(ops)),
-      { seed, path: process.env.FC_PATH, numRuns: Number(process.env.FC_RUNS ?? 25), endOnFailure: true, examples: process.env.FC_PATH ? [] : [[REWARDS_WALK]] },
+      {
+        seed,
+        path: process.env.FC_PATH,
+        numRuns: Number(process.env.FC_RUNS ?? 25),
+        endOnFailure: true,
+        examples: process.env.FC_PATH ? [] : [[{ referred: false, ops: REWARDS_WALK }], [{ referred: true, ops: ECONOMY_WALK }]],
+      },
     );
-    console.log(`rewards steps: ${[...outcomes].sort().map(([k, n]) => `${k} ×${n}`).join(", ")}`);
+    console.log(`rewards and economy steps: ${[...outcomes].sort().map(([k, n]) => `${k} ×${n}`).join(", ")}`);
   });
 });

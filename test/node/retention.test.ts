@@ -22,6 +22,7 @@ describe("retention", () => {
     const p = await h.partner();
     const m = await p.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "retained" });
     await p.client.call("POST", `/v1/members/${m.member_id}/link-codes`, {});
+    await p.client.call("POST", `/v1/members/${m.member_id}/receive-codes`, {});
     await p.client.call("POST", `/v1/members/${m.member_id}/portal-sessions`, {});
     await p.client.call("POST", "/v1/earn", { member: m.member_id, amount_minor: 1_000, currency: "EUR", reference: "kept" });
     await h.staff("finance").call("POST", "/v1/staff/sign-in-links", {});
@@ -36,7 +37,7 @@ describe("retention", () => {
     // A day later: only what lives for minutes is gone.
     await pruneExpiredRecords.run(services, new Date(Date.now() + DAY));
     expect(await count("used_tokens")).toBe(0);
-    for (const t of ["link_codes", "portal_tokens", "staff_sessions", "idempotency_keys", "events"]) expect(await count(t), `${t} kept for now`).toBe(before[t]);
+    for (const t of ["link_codes", "receive_codes", "portal_tokens", "staff_sessions", "idempotency_keys", "events"]) expect(await count(t), `${t} kept for now`).toBe(before[t]);
 
     // Past every retention: nothing left of them, the books untouched.
     await pruneExpiredRecords.run(services, new Date(Date.now() + 91 * DAY));

@@ -255,6 +255,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/members/{member}/receive-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A code your member hands a sender to receive points
+         * @description Single use, valid 15 minutes. You get a `transfer.received` webhook when a transfer uses it.
+         */
+        post: operations["createReceiveCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{member}/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send points from your member to the holder of a receive code
+         * @description The sender's `transfer_out`; the recipient gets a `transfer_in`. The points keep their issuer, locked prices and expiry. A member sends at most MEMBER_TRANSFER_DAILY_POINTS (default 20,000) per UTC day.
+         */
+        post: operations["createTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{member}/referral-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your member's referral code (one, stable)
+         * @description A friend enrolled with it (POST /v1/members, referral_code) earns both members a bonus on the friend's first earn.
+         */
+        get: operations["getReferralCode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/members/{member}/portal-sessions": {
         parameters: {
             query?: never;
@@ -876,6 +936,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Credit points for an activity (a review, a social post, a survey…)
+         * @description Worth your `activity_rules` points for that activity, as an `activity` transaction billed like an earn. Refused over the rule's per-member caps (per UTC day, or in total) and your issuance limits.
+         */
+        post: operations["createActivity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -895,7 +975,7 @@ export interface components {
              * @example insufficient_points
              * @enum {string}
              */
-            code: "malformed_request" | "missing_token" | "malformed_token" | "unknown_key" | "algorithm_not_allowed" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "lifetime_too_long" | "issuer_invalid" | "audience_invalid" | "type_invalid" | "replayed_token" | "request_mismatch" | "body_mismatch" | "partner_suspended" | "role_forbidden" | "not_found" | "member_not_found" | "method_not_allowed" | "idempotency_key_reused" | "external_ref_taken" | "already_linked" | "already_exists" | "period_finalized" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_required" | "insufficient_points" | "hold_not_active" | "capture_exceeds_hold" | "reversal_exceeds_original" | "link_code_invalid" | "prepaid_points_exhausted" | "credit_limit_exceeded" | "period_not_closed" | "explicit_points_not_allowed" | "not_prepaid" | "reward_unavailable" | "redemption_limit_reached" | "redemption_not_cancellable" | "voucher_not_usable" | "issuance_limit_reached" | "rate_limited" | "internal_error" | "service_unavailable";
+            code: "malformed_request" | "missing_token" | "malformed_token" | "unknown_key" | "algorithm_not_allowed" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "lifetime_too_long" | "issuer_invalid" | "audience_invalid" | "type_invalid" | "replayed_token" | "request_mismatch" | "body_mismatch" | "partner_suspended" | "role_forbidden" | "not_found" | "member_not_found" | "method_not_allowed" | "idempotency_key_reused" | "external_ref_taken" | "already_linked" | "already_exists" | "period_finalized" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_required" | "insufficient_points" | "hold_not_active" | "capture_exceeds_hold" | "reversal_exceeds_original" | "link_code_invalid" | "prepaid_points_exhausted" | "credit_limit_exceeded" | "period_not_closed" | "explicit_points_not_allowed" | "not_prepaid" | "reward_unavailable" | "redemption_limit_reached" | "redemption_not_cancellable" | "voucher_not_usable" | "issuance_limit_reached" | "receive_code_invalid" | "transfer_limit_reached" | "referral_code_invalid" | "activity_limit_reached" | "rate_limited" | "internal_error" | "service_unavailable";
             /** @example req_01jd8x9k2m3n4p5q6r7s8t9v0w */
             request_id: string;
             errors?: {
@@ -923,6 +1003,16 @@ export interface components {
         PartnerFunding: components["schemas"]["Partner"] & {
             /** Format: int64 */
             forfeited_prepaid_points: number;
+        };
+        ActivityRule: {
+            /** @example review */
+            activity: string;
+            /** Format: int64 */
+            points: number;
+            /** Format: int64 */
+            per_member_daily?: number;
+            /** Format: int64 */
+            per_member_total?: number;
         };
         /**
          * @description A public JWK with `kid` and `alg` (ES256 on P-256, or EdDSA on Ed25519).
@@ -963,6 +1053,7 @@ export interface components {
             /** Format: int64 */
             rate_limit_per_minute?: number;
             webhook_url?: string;
+            activity_rules?: components["schemas"]["ActivityRule"][];
             limits?: {
                 /** Format: int64 */
                 daily_points?: number;
@@ -1023,6 +1114,7 @@ export interface components {
             /** Format: int64 */
             rate_limit_per_minute?: number;
             webhook_url?: string;
+            activity_rules?: components["schemas"]["ActivityRule"][];
             limits?: components["schemas"]["IssuanceLimits"];
             keys: components["schemas"]["PublicJwk"][];
         };
@@ -1059,6 +1151,8 @@ export interface components {
             /** Format: int64 */
             rate_limit_per_minute?: number | null;
             webhook_url?: string | null;
+            /** @description Replaces the activity rules as a whole; null removes them. */
+            activity_rules?: components["schemas"]["ActivityRule"][] | null;
             /** @description Replaces the limits as a whole; null removes them. */
             limits?: {
                 /** Format: int64 */
@@ -1082,6 +1176,8 @@ export interface components {
             external_ref: string;
             tier: string;
             balance: components["schemas"]["Balance"];
+            /** @description The member whose referral code this member enrolled with, or null. */
+            referred_by: string | null;
         };
         /** @description available is spendable now; pending is earned, not yet released; held is reserved by active holds. */
         Balance: {
@@ -1091,6 +1187,18 @@ export interface components {
             pending: number;
             /** Format: int64 */
             held: number;
+        };
+        EnrolRequest: {
+            /**
+             * @description Your own customer reference (1–128 characters).
+             * @example guest-1001
+             */
+            external_ref: string;
+            /**
+             * @description Another member's referral code; applies only when this call creates the member.
+             * @example K7Q2-M9XD-4TRW
+             */
+            referral_code?: string;
         };
         LinkCode: {
             code: string;
@@ -1109,6 +1217,47 @@ export interface components {
              * @example guest-1001
              */
             external_ref: string;
+        };
+        ReceiveCode: {
+            code: string;
+            expires_at: string;
+        };
+        Transfer: {
+            transfer_id: string;
+            /** Format: int64 */
+            points: number;
+            transaction: components["schemas"]["Transaction"];
+            balance: components["schemas"]["Balance"];
+        };
+        Transaction: {
+            transaction_id: string;
+            /** @enum {string} */
+            type: "earn" | "burn" | "earn_reversal" | "burn_refund" | "expiry" | "adjustment" | "activity" | "redemption" | "redemption_refund" | "transfer_out" | "transfer_in" | "referral_bonus";
+            /** @description The partner that posted it; null for transfer_in and referral_bonus, which no partner posts (and for the expiry of points the operator issued). */
+            partner_id: string | null;
+            member_id: string;
+            /** Format: int64 */
+            points: number;
+            reference: string | null;
+            /** @enum {string} */
+            status: "posted" | "pending";
+            created_at: string;
+            available_at?: string;
+            original_transaction_id?: string;
+        };
+        TransferRequest: {
+            /**
+             * @description The recipient's receive code.
+             * @example K7Q2-M9XD-4TRW
+             */
+            code: string;
+            /** Format: int64 */
+            points: number;
+            /** @description Your reference for this transfer, 1–128 characters. */
+            reference: string;
+        };
+        ReferralCode: {
+            code: string;
         };
         PortalSession: {
             url: string;
@@ -1165,21 +1314,6 @@ export interface components {
             base_points: number;
             /** Format: int64 */
             bonus_points: number;
-        };
-        Transaction: {
-            transaction_id: string;
-            /** @enum {string} */
-            type: "earn" | "burn" | "earn_reversal" | "burn_refund" | "expiry" | "adjustment" | "redemption" | "redemption_refund";
-            partner_id: string;
-            member_id: string;
-            /** Format: int64 */
-            points: number;
-            reference: string | null;
-            /** @enum {string} */
-            status: "posted" | "pending";
-            created_at: string;
-            available_at?: string;
-            original_transaction_id?: string;
         };
         PostingResult: {
             transaction: components["schemas"]["Transaction"];
@@ -1420,7 +1554,8 @@ export interface components {
                 burned_points: number;
             }[];
             matrix: {
-                earned_at: string;
+                /** @description The issuer; null for points the operator issued (referral bonuses). */
+                earned_at: string | null;
                 burned_at: string;
                 /** Format: int64 */
                 points: number;
@@ -1625,6 +1760,26 @@ export interface components {
         };
         VoucherUseRequest: {
             reference: string;
+        };
+        ActivityResult: {
+            transaction: components["schemas"]["Transaction"];
+            balance: components["schemas"]["Balance"];
+        };
+        ActivityRequest: {
+            /**
+             * @description mbr_… or ext:<your customer reference>
+             * @example ext:guest-1001
+             */
+            member: string;
+            /** @example review */
+            activity: string;
+            /** @description Your reference for it (the review's id, the survey response…). */
+            reference: string;
+            /**
+             * Format: int64
+             * @description The survey's 0–10 answer (activity `survey` only); feeds NPS.
+             */
+            score?: number;
         };
     };
     responses: never;
@@ -2674,17 +2829,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /**
-                     * @description Your own customer reference (1–128 characters).
-                     * @example guest-1001
-                     */
-                    external_ref: string;
-                };
+                "application/json": components["schemas"]["EnrolRequest"];
             };
         };
         responses: {
-            /** @description Already enrolled by you: the same member. */
+            /** @description Already enrolled by you: the same member (a referral code does not apply to it). */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -2794,7 +2943,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem codes: `idempotency_key_required`, `validation_failed` (each explained at /problems/<code>). */
+            /** @description The referral code names no active member. Problem codes: `idempotency_key_required`, `referral_code_invalid`, `validation_failed` (each explained at /problems/<code>). */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -2805,7 +2954,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "idempotency_key_required" | "validation_failed";
+                        code?: "idempotency_key_required" | "referral_code_invalid" | "validation_failed";
                     };
                 };
             };
@@ -3377,6 +3526,526 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such member is linked to you. Problem codes: `member_not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "member_not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    createReceiveCode: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1–255 printable characters; a retry reuses it. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description A member id or ext:<your customer reference>. */
+                member: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Empty"];
+            };
+        };
+        responses: {
+            /** @description The code. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiveCode"];
+                };
+            };
+            /** @description Problem codes: `malformed_request` (each explained at /problems/<code>). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_request";
+                    };
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such member is linked to you. Problem codes: `member_not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "member_not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_reused` (each explained at /problems/<code>). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `unsupported_media_type` (each explained at /problems/<code>). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_required`, `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_required" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    createTransfer: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1–255 printable characters; a retry reuses it. */
+                "idempotency-key": string;
+            };
+            path: {
+                /** @description A member id or ext:<your customer reference>. */
+                member: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferRequest"];
+            };
+        };
+        responses: {
+            /** @description Sent: the sender's transaction and balance. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            /** @description Problem codes: `malformed_request` (each explained at /problems/<code>). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_request";
+                    };
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such member is linked to you. Problem codes: `member_not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "member_not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_reused` (each explained at /problems/<code>). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `unsupported_media_type` (each explained at /problems/<code>). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Refused. Problem codes: `idempotency_key_required`, `insufficient_points`, `receive_code_invalid`, `transfer_limit_reached`, `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_required" | "insufficient_points" | "receive_code_invalid" | "transfer_limit_reached" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getReferralCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A member id or ext:<your customer reference>. */
+                member: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralCode"];
+                };
             };
             /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
             401: {
@@ -8790,6 +9459,194 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "idempotency_key_required" | "validation_failed" | "voucher_not_usable";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    createActivity: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1–255 printable characters; a retry reuses it. */
+                "idempotency-key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActivityRequest"];
+            };
+        };
+        responses: {
+            /** @description Posted. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityResult"];
+                };
+            };
+            /** @description Problem codes: `malformed_request` (each explained at /problems/<code>). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "malformed_request";
+                    };
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description No such member is linked to you. Problem codes: `member_not_found` (each explained at /problems/<code>). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "member_not_found";
+                    };
+                };
+            };
+            /** @description Problem codes: `idempotency_key_reused` (each explained at /problems/<code>). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `unsupported_media_type` (each explained at /problems/<code>). */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description No rule for the activity, or over a cap or limit. Problem codes: `activity_limit_reached`, `credit_limit_exceeded`, `idempotency_key_required`, `issuance_limit_reached`, `prepaid_points_exhausted`, `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "activity_limit_reached" | "credit_limit_exceeded" | "idempotency_key_required" | "issuance_limit_reached" | "prepaid_points_exhausted" | "validation_failed";
                     };
                 };
             };

@@ -262,6 +262,8 @@ export interface PartnerDocument {
   allow_explicit_points?: boolean;
   rate_limit_per_minute?: number;
   webhook_url?: string;
+  /** Points for activities other than purchases, with optional per-member caps (per UTC day, in total). */
+  activity_rules?: { activity: string; points: number; per_member_daily?: number; per_member_total?: number }[];
   /** Issuance caps per UTC day: in total, and to one member. */
   limits?: { daily_points?: number; member_daily_points?: number };
   keys: JWK[];
@@ -355,6 +357,22 @@ export class PartnerClient extends CoalesceClient {
   }
   createPortalSession(member: string, options?: RequestOptions): Promise<PathResult<"/v1/members/{member}/portal-sessions">> {
     return this.route("post", "/v1/members/{member}/portal-sessions", { params: { member }, body: {}, ...options });
+  }
+  /** A single-use code (15 minutes) your member hands a sender to receive points. */
+  createReceiveCode(member: string, options?: RequestOptions): Promise<PathResult<"/v1/members/{member}/receive-codes">> {
+    return this.route("post", "/v1/members/{member}/receive-codes", { params: { member }, body: {}, ...options });
+  }
+  /** Sends points from your member (the sender) to the holder of a receive code. */
+  createTransfer(member: string, body: PathBody<"/v1/members/{member}/transfers">, options?: RequestOptions): Promise<PathResult<"/v1/members/{member}/transfers">> {
+    return this.route("post", "/v1/members/{member}/transfers", { params: { member }, body, ...options });
+  }
+  /** Your member's one stable referral code. */
+  getReferralCode(member: string): Promise<PathResult<"/v1/members/{member}/referral-code", "get">> {
+    return this.route("get", "/v1/members/{member}/referral-code", { params: { member } });
+  }
+  /** Points for an activity under your activity_rules (a review, a survey with its score…). */
+  createActivity(body: PathBody<"/v1/activities">, options?: RequestOptions): Promise<PathResult<"/v1/activities">> {
+    return this.route("post", "/v1/activities", { body, ...options });
   }
 }
 

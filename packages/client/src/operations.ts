@@ -18,6 +18,9 @@ export const OPERATIONS = {
   "createLinkCode": { method: "POST", path: "/v1/members/{member}/link-codes" },
   "createLink": { method: "POST", path: "/v1/links" },
   "deleteLink": { method: "DELETE", path: "/v1/members/{member}/link" },
+  "createReceiveCode": { method: "POST", path: "/v1/members/{member}/receive-codes" },
+  "createTransfer": { method: "POST", path: "/v1/members/{member}/transfers" },
+  "getReferralCode": { method: "GET", path: "/v1/members/{member}/referral-code" },
   "createPortalSession": { method: "POST", path: "/v1/members/{member}/portal-sessions" },
   "eraseMember": { method: "POST", path: "/v1/admin/members/{member_id}/erasure" },
   "quoteEarn": { method: "POST", path: "/v1/earn/quote" },
@@ -53,4 +56,5 @@ export const OPERATIONS = {
   "fulfilRedemption": { method: "POST", path: "/v1/redemptions/{redemption_id}/fulfil" },
   "rejectRedemption": { method: "POST", path: "/v1/redemptions/{redemption_id}/reject" },
   "useVoucher": { method: "POST", path: "/v1/vouchers/{code}/use" },
+  "createActivity": { method: "POST", path: "/v1/activities" },
 } as const satisfies { readonly [K in keyof operations]: { readonly method: string; readonly path: string } };

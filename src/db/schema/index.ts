@@ -6,3 +6,4 @@ export * from "./settlement.js";
 export * from "./events.js";
 export * from "./sources.js";
 export * from "./rewards.js";
+export * from "./economy.js";

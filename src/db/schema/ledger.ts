@@ -49,10 +49,13 @@ export const postings = pgTable(
     // The tier window's sums (ledger_earned_since): one member's earns, and its earn reversals.
     index("postings_member_earns").on(t.memberId, t.createdAt).where(sql`type = 'earn'`),
     index("postings_member_reversals").on(t.memberId).where(sql`type = 'earn_reversal'`),
+    // Postings no partner made (transfer_in, referral_bonus): partners list those of their linked members.
+    index("postings_member_no_partner").on(t.memberId, t.createdAt, t.id).where(sql`partner_id is null`),
+    index("postings_no_partner_created").on(t.createdAt, t.id).where(sql`partner_id is null`),
     check("postings_points_positive", sql`${t.points} > 0`),
     check(
       "postings_type",
-      sql`${t.type} in ('earn','burn','earn_reversal','burn_refund','expiry','adjustment','release','hold','capture','hold_release','redemption','redemption_refund')`,
+      sql`${t.type} in ('earn','burn','earn_reversal','burn_refund','expiry','adjustment','release','hold','capture','hold_release','redemption','redemption_refund','activity','transfer_out','transfer_in','referral_bonus')`,
     ),
   ],
 );
@@ -71,14 +74,19 @@ export const entries = pgTable(
 /**
  * Earned points in lots, oldest spent first; each lot remembers the partner that issued it and
  * the issue price locked then (settlement and the flow matrix follow lots). `remaining` is a
- * running figure kept with `lot_moves`, whose rows are append-only.
+ * running figure kept with `lot_moves`, whose rows are append-only. A lot is made by the posting
+ * that credited it (id = that posting's id) or, for points a member received in a transfer, by
+ * the transfer from the sender's lot: `origin_id` is always the posting whose issuer and locked
+ * prices the points carry (the earn or activity; a referral bonus, issued by no partner).
  */
 export const lots = pgTable(
   "lots",
   {
     id: text("id").primaryKey(),
     memberId: text("member_id").notNull(),
-    partnerId: text("partner_id").notNull(),
+    /** The issuing partner; null for points the operator issued (referral bonuses). */
+    partnerId: text("partner_id"),
+    originId: text("origin_id").notNull(),
     points: points("points").notNull(),
     remaining: points("remaining").notNull(),
     earnedAt: ts("earned_at").notNull(),
