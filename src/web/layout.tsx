@@ -79,6 +79,9 @@ ul.vouchers { list-style:none; padding:0; margin:.75rem 0 0; }
 .voucher p { margin:.2rem 0; }
 .qr { width:11rem; height:11rem; flex:none; }
 .code.voucher-code { font-size:1.3rem; letter-spacing:.05em; overflow-wrap:anywhere; }
+.receive-code { display:flex; flex-wrap:wrap; gap:.5rem 1.25rem; align-items:center; margin-bottom:1rem; }
+.receive-code p { margin:.2rem 0; } .receive-code .code { overflow-wrap:anywhere; }
+dd.mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing:.05em; }
 .voucher.used .voucher-code, .voucher.cancelled .voucher-code, .voucher.expired .voucher-code { color:var(--muted); text-decoration:line-through; }
 `;
 

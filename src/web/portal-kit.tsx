@@ -37,13 +37,30 @@ export function Expired(props: { title: string; message: string }) {
 export const sessionEnded = (c: Context<AppEnv>) =>
   html(c, <Expired title="Your session has ended" message="For your security, account sessions last 15 minutes." />, 401);
 
-export type PortalSection = "points" | "rewards" | "mine";
+export type PortalSection = "points" | "rewards" | "mine" | "transfer" | "invite";
 
 const SECTIONS: { id: PortalSection; href: string; label: string }[] = [
   { id: "points", href: "/portal", label: "Points" },
   { id: "rewards", href: "/portal/rewards", label: "Rewards" },
   { id: "mine", href: "/portal/my-rewards", label: "My rewards" },
+  { id: "transfer", href: "/portal/transfer", label: "Send & receive" },
+  { id: "invite", href: "/portal/invite", label: "Invite" },
 ];
+
+/** A message at the top of a page: a status, or (tone "error") an alert. */
+export function Notice(props: { children: unknown; tone?: "ok" | "error" }) {
+  if (props.tone === "error")
+    return (
+      <div class="notice error" role="alert">
+        {props.children}
+      </div>
+    );
+  return (
+    <div class="notice" role="status">
+      {props.children}
+    </div>
+  );
+}
 
 /** The portal's header navigation: its sections (the current one marked) and signing out. */
 export function PortalNav(props: { current?: PortalSection; csrf: string }) {

@@ -16,11 +16,9 @@ import { memberBalance } from "../members/members.js";
 import { csrfFor } from "../members/portal.js";
 import {
   cancelInPortal,
-  formNonceKey,
   isCancellable,
   memberRedemption,
   memberRedemptions,
-  mintFormNonce,
   portalCatalogue,
   portalMaker,
   portalReward,
@@ -30,8 +28,9 @@ import {
   type PortalMaker,
   type PortalReward,
 } from "../rewards/portal.js";
+import { formNonceKey, mintFormNonce } from "../members/portal-postings.js";
 import { checkForm, formatDate, formatPoints, html } from "./layout.js";
-import { currentSession, PortalPage, sessionEnded, type PortalSession } from "./portal-kit.js";
+import { currentSession, Notice, PortalPage, sessionEnded, type PortalSession } from "./portal-kit.js";
 
 // ---- Small parts ------------------------------------------------------------------------------
 
@@ -46,20 +45,6 @@ export function formatMoney(m: { amount_minor: number; currency: string }): stri
 
 const KIND_LABEL = { voucher: "Voucher", item: "Item", transfer: "Transfer" } as const;
 const dateOnly = (iso: string) => iso.slice(0, 10);
-
-function Notice(props: { children: unknown; tone?: "ok" | "error" }) {
-  if (props.tone === "error")
-    return (
-      <div class="notice error" role="alert">
-        {props.children}
-      </div>
-    );
-  return (
-    <div class="notice" role="status">
-      {props.children}
-    </div>
-  );
-}
 
 /** What one unit of a reward is: the voucher's worth, the transfer's miles, nothing for an item. */
 function Terms(props: { reward: Pick<PortalReward, "kind" | "face_value" | "transfer" | "voucher_valid_days" | "supplier_name"> }) {

@@ -22,6 +22,7 @@ import { DomainError } from "../errors.js";
 import { checkForm, formatDate, formatPoints, html, Page, registerStylesheet } from "./layout.js";
 import { COOKIE, currentSession, Expired, PortalNav, sessionEnded, type PortalSession } from "./portal-kit.js";
 import { registerPortalRewards } from "./portal-rewards.js";
+import { registerPortalEconomy } from "./portal-economy.js";
 
 function LoginPage(props: { token: string }) {
   return (
@@ -112,6 +113,16 @@ function AccountPage(props: { view: PortalView; history: HistoryItem[]; csrf: st
           <a href="/portal/my-rewards">My rewards and vouchers</a>
         </p>
       </section>
+      <section class="card" aria-labelledby="friends-h">
+        <h2 id="friends-h">Friends and family</h2>
+        <p>Send points to someone with an account at any brand in the coalition, receive theirs, or invite a friend: you both get a bonus on their first purchase.</p>
+        <p class="actions">
+          <a class="button" href="/portal/transfer">
+            Send or receive points
+          </a>
+          <a href="/portal/invite">Invite friends</a>
+        </p>
+      </section>
       <section class="card" aria-labelledby="tier-h">
         <h2 id="tier-h">
           Tier: <span data-testid="tier">{view.tier.tier.name}</span>
@@ -183,6 +194,7 @@ async function renderAccount(c: Context<AppEnv>, session: PortalSession, extra: 
 export function registerPortal(app: OpenAPIHono<AppEnv>) {
   registerStylesheet(app);
   registerPortalRewards(app);
+  registerPortalEconomy(app);
 
   app.get("/portal/login/:token", async (c) => {
     const token = c.req.param("token");
