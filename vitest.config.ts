@@ -33,6 +33,9 @@ export default defineConfig({
                   ENVIRONMENT: "test",
                   OPERATOR_JWKS: staff.jwks,
                   PLATFORM_SIGNING_KEY: staff.platformKey,
+                  // The members' economy's settings reach the Worker as vars; one as a number, as TOML may write it.
+                  MEMBER_TRANSFER_DAILY_POINTS: 700,
+                  REFERRAL_BONUS_POINTS: "150",
                 },
               },
             };

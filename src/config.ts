@@ -82,8 +82,10 @@ export function loadConfig(env: Record<string, unknown>): Config {
   const picked: Record<string, unknown> = {};
   for (const key of Object.keys(EnvSchema.shape)) {
     const value = env[key];
-    // Empty strings are how shells and wrangler spell "unset".
+    // Empty strings are how shells and wrangler spell "unset"; a Worker var written as a TOML
+    // number arrives as a number.
     if (typeof value === "string" && value !== "") picked[key] = value;
+    else if (typeof value === "number" && Number.isFinite(value)) picked[key] = String(value);
   }
   const parsed = EnvSchema.safeParse(picked);
   if (!parsed.success) {

@@ -15,6 +15,17 @@ describe("configuration", () => {
     expect(loadConfig({ ENVIRONMENT: "development" }).publicBaseUrl).toBeUndefined();
   });
 
+  it("has the members' economy's defaults, takes them from strings or (Worker vars) numbers, and refuses nonsense", () => {
+    expect(loadConfig({ ENVIRONMENT: "test" })).toMatchObject({ memberTransferDailyPoints: 20_000, referralBonusPoints: 500, referralMaxPerYear: 20 });
+    expect(loadConfig({ ENVIRONMENT: "test", MEMBER_TRANSFER_DAILY_POINTS: "5000", REFERRAL_BONUS_POINTS: 250, REFERRAL_MAX_PER_YEAR: 0 })).toMatchObject({
+      memberTransferDailyPoints: 5_000,
+      referralBonusPoints: 250,
+      referralMaxPerYear: 0,
+    });
+    for (const bad of [{ MEMBER_TRANSFER_DAILY_POINTS: "0" }, { REFERRAL_BONUS_POINTS: "1.5" }, { REFERRAL_MAX_PER_YEAR: "-1" }, { MEMBER_TRANSFER_DAILY_POINTS: "lots" }])
+      expect(() => loadConfig({ ENVIRONMENT: "test", ...bad }), JSON.stringify(bad)).toThrow(new RegExp(Object.keys(bad)[0]!));
+  });
+
   it("treats empty strings as unset", () => {
     expect(loadConfig({ API_AUDIENCE: "", DATABASE_URL: "", ENVIRONMENT: "test" })).toMatchObject({ apiAudience: "coalition-api", databaseUrl: undefined });
   });
