@@ -16,10 +16,12 @@ let fixtures: Record<string, string[]>;
 let routes: { method: string; path: string }[];
 let checkResponse: ReturnType<typeof responseChecker>;
 let publicJwk: Record<string, unknown>;
+const receiveCodes: string[] = [];
+const rewardIds: string[] = [];
 
 beforeAll(async () => {
   h = await createHarness();
-  p = await h.partner({ allow_explicit_points: true });
+  p = await h.partner({ allow_explicit_points: true, activity_rules: [{ activity: "review", points: 5, per_member_daily: 50 }] });
   const m = await p.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "fuzz-member" });
   // What the fuzz may erase or revoke without ending the run: a second member, a second key.
   const spare = await p.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "fuzz-spare" });
@@ -35,7 +37,28 @@ beforeAll(async () => {
   });
   const run = await h.staff("finance").call<{ run_id: string }>("POST", "/v1/settlement-runs", { period_start: "2025-01-01", period_end: "2025-02-01" });
   const prepaid = await h.partner({ settlement: { ...p.doc.settlement, prepaid_points: 1_000 } });
+  // The members' economy and the catalogue: receive codes of the spare member (each sends once),
+  // a reward the partner supplies itself (a voucher and an item), and redemptions of them.
+  // (The friend's, not the spare member's: the fuzz erases the spare member, and its codes with it.)
+  const friend = await p.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "fuzz-friend" });
+  for (let i = 0; i < 20; i++) receiveCodes.push((await p.client.call<{ code: string }>("POST", `/v1/members/${friend.member_id}/receive-codes`, {})).code);
+  const admin = h.staff("admin");
+  const voucher = await admin.call<{ reward_id: string }>("POST", "/v1/admin/rewards", { supplier_id: p.id, kind: "voucher", name: "Fuzz card", points: 5, supplier_price: "1" });
+  const item = await admin.call<{ reward_id: string }>("POST", "/v1/admin/rewards", { supplier_id: p.id, kind: "item", name: "Fuzz mug", points: 5, supplier_price: "1" });
+  rewardIds.push(voucher.reward_id, item.reward_id);
+  const redemptions: string[] = [];
+  const codes: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const v = await p.client.call<{ redemption_id: string; vouchers: { code: string }[] }>("POST", "/v1/redemptions", { member: m.member_id, reward_id: voucher.reward_id, reference: `seed-v${i}` });
+    codes.push(v.vouchers[0]!.code);
+    redemptions.push(v.redemption_id);
+  }
+  // Items outnumber vouchers: fulfil and reject need a requested one, and cancel ends them too.
+  for (let i = 0; i < 9; i++) redemptions.push((await p.client.call<{ redemption_id: string }>("POST", "/v1/redemptions", { member: m.member_id, reward_id: item.reward_id, reference: `seed-i${i}` })).redemption_id);
   fixtures = {
+    reward_id: [...rewardIds, "rwd_00000000000000000000000000", "rwd_x"],
+    redemption_id: [...redemptions, "rdm_00000000000000000000000000", "%00"],
+    code: [...codes, "0000-0000-0000-0000", "not-a-code"],
     member: [m.member_id, "ext:fuzz-member", "ext:nobody", "mbr_00000000000000000000000000", "ext:%E2%9C%93", "mbr_../../etc", "x".repeat(150), "ext:%00", "ext:fuzz%00member"],
     transaction_id: [earn.transaction.transaction_id, "txn_00000000000000000000000000", "%00", "txn_", "'; drop table postings; --"],
     hold_id: [...holds, "hold_x", "%2F%2F"],
@@ -135,6 +158,16 @@ const validBodies: Record<string, (n: number) => unknown> = {
   }),
   "POST /v1/settlement-runs": (n) => ({ period_start: `2026-0${1 + (n % 9)}-01`, period_end: `2026-0${1 + (n % 9)}-02` }),
   "POST /v1/staff/sign-in-links": () => ({}),
+  "POST /v1/members/{member}/receive-codes": () => ({}),
+  "POST /v1/members/{member}/transfers": (n) => ({ code: receiveCodes[n % receiveCodes.length], points: 1, reference: `fz-${n}` }),
+  "POST /v1/activities": (n) => ({ member: "ext:fuzz-member", activity: n % 5 ? "review" : "survey", reference: `fz-${n}`, ...(n % 5 ? {} : { score: n % 11 }) }),
+  "POST /v1/admin/rewards": (n) => ({ supplier_id: p.id, kind: n % 2 ? "item" : "voucher", name: `Fuzz ${n}`, points: 5, supplier_price: "1", status: "paused" }),
+  "PATCH /v1/admin/rewards/{reward_id}": (n) => ({ name: `Fuzz ${n}` }),
+  "POST /v1/redemptions": (n) => ({ member: "ext:fuzz-member", reward_id: rewardIds[n % rewardIds.length], reference: `fz-${n}` }),
+  "POST /v1/redemptions/{redemption_id}/cancel": () => ({}),
+  "POST /v1/redemptions/{redemption_id}/fulfil": (n) => ({ reference: `fz-${n}` }),
+  "POST /v1/redemptions/{redemption_id}/reject": (n) => ({ reason: `fz-${n}` }),
+  "POST /v1/vouchers/{code}/use": (n) => ({ reference: `fz-${n}` }),
 };
 
 const WRITE_FREE = new Set(["validation_failed", "malformed_request", "unsupported_media_type", "payload_too_large", "not_found", "method_not_allowed"]);

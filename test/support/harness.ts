@@ -38,6 +38,14 @@ const WATCHED_TABLES = [
   "holds",
   "events",
   "member_earn_months",
+  "rewards",
+  "redemptions",
+  "vouchers",
+  "receive_codes",
+  "transfers",
+  "referral_codes",
+  "referrals",
+  "activity_postings",
 ];
 
 export interface Harness extends TestContext {
@@ -106,4 +114,19 @@ export function clientAtClock(h: Harness, p: TestPartner, now: () => number): Pa
     fetch: async (i, init) => app.request(i, init),
     clock: () => Math.floor(now() / 1000),
   });
+}
+
+/** This UTC month as a settlement period: its first day and the next month's (end exclusive). */
+export function currentMonth(now = new Date()): { start: string; next: string } {
+  return {
+    start: `${now.toISOString().slice(0, 7)}-01`,
+    next: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10),
+  };
+}
+
+/** A draft settlement run over this month (period to date), as finance would make it. */
+export async function draftCurrentMonth<S>(h: Harness): Promise<{ statements: S[]; start: string; next: string }> {
+  const { start, next } = currentMonth();
+  const run = await h.staff("finance").call<{ statements: S[] }>("POST", "/v1/settlement-runs", { period_start: start, period_end: next });
+  return { statements: run.statements, start, next };
 }
