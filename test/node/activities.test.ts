@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
-import { clientAtClock, createHarness, type Harness, type TestPartner } from "../support/harness.js";
+import { clientAtClock, createHarness, draftCurrentMonth, type Harness, type TestPartner } from "../support/harness.js";
 
 let h: Harness;
 let p: TestPartner;
@@ -100,14 +100,7 @@ describe("activities", () => {
     const { member_id } = await issuer.client.call<{ member_id: string }>("POST", "/v1/members", { external_ref: "bill-1" });
     await issuer.client.call("POST", "/v1/activities", { member: member_id, activity: "review", reference: "r" });
     await issuer.client.call("POST", "/v1/earn", { member: member_id, amount_minor: 10_000, currency: "EUR", reference: "e" }); // 1,000 points
-    const now = new Date();
-    const start = `${now.toISOString().slice(0, 7)}-01`;
-    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
-    const run = await h.staff("finance").call<{ statements: { partner_id: string; earned_points: number; issuance_amount: string; entry_count: number }[] }>(
-      "POST",
-      "/v1/settlement-runs",
-      { period_start: start, period_end: next },
-    );
+    const run = await draftCurrentMonth<{ partner_id: string; earned_points: number; issuance_amount: string; entry_count: number }>(h);
     // (333 + 1,000) × 0.015 = 19.995 → 20.00 (half-even at the cent: 19.995 is exactly half, 9 is odd, so up).
     expect(run.statements.find((s) => s.partner_id === issuer.id)).toMatchObject({ earned_points: 1_333, issuance_amount: "20.00", entry_count: 2 });
   });

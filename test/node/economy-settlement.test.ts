@@ -5,7 +5,7 @@
  * partner's amounts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, type Harness } from "../support/harness.js";
+import { createHarness, draftCurrentMonth, type Harness } from "../support/harness.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -55,10 +55,8 @@ describe("transfers and referrals in settlement", () => {
     expect((await checkout.client.call<{ balance: { available: number } }>("GET", "/v1/members/ext:rider-bob")).balance.available).toBe(250); // Bob's bonus
     expect((await issuer.client.call<{ balance: { available: number } }>("GET", `/v1/members/${alice}`)).balance.available).toBe(400 + 250);
 
-    const now = new Date();
-    const start = `${now.toISOString().slice(0, 7)}-01`;
-    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
-    const run = await h.staff("finance").call<{ statements: Statement[] }>("POST", "/v1/settlement-runs", { period_start: start, period_end: next });
+    const run = await draftCurrentMonth<Statement>(h);
+    const { start, next } = run;
     const of = (id: string) => run.statements.find((s) => s.partner_id === id)!;
 
     // Issuer (redemption billing): 600 of its points redeemed, at the 0.02 locked on the earn (not 0.05), once: 12.00.

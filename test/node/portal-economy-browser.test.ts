@@ -7,15 +7,14 @@
  * without scrolling sideways; the ledger is sound at the end. Screenshots go to
  * test-results/screenshots/portal-economy-*.png.
  */
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { PartnerClient } from "../../src/client/index.js";
 import { serveNode, type RunningServer } from "../../src/entry/node.js";
 import { PAGE_CSP } from "../../src/web/layout.js";
 import { createHarness, type Harness, type TestPartner } from "../support/harness.js";
-import { hasChromium, launchBrowser, SCREENSHOTS } from "../support/browser.js";
-import { seriousViolations } from "../support/axe.js";
+import { hasChromium, launchBrowser } from "../support/browser.js";
+import { auditAtBothWidths } from "../support/axe.js";
 import { qrOf } from "../support/qr.js";
 
 let h: Harness;
@@ -43,20 +42,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** Shows a page at phone and desktop widths: axe-core finds nothing serious, nothing scrolls sideways; screenshots of both. */
-async function audit(page: Page, name: string) {
-  for (const [width, height, suffix] of [
-    [390, 844, "phone"],
-    [1280, 900, "desktop"],
-  ] as const) {
-    await page.setViewportSize({ width, height });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    expect(overflow, `${name} at ${width}px scrolls sideways`).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: join(SCREENSHOTS, `portal-economy-${name}-${suffix}.png`), fullPage: true });
-    expect(await seriousViolations(page), `${name} at ${width}px`).toEqual([]);
-  }
-  await page.setViewportSize({ width: 390, height: 844 });
-}
+const audit = (page: Page, name: string) => auditAtBothWidths(page, `portal-economy-${name}`);
 
 /**
  * A member's browser, signed in through `partner`'s one-time link. axe-core needs its script

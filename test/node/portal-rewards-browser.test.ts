@@ -16,7 +16,7 @@ import { serveNode, type RunningServer } from "../../src/entry/node.js";
 import { PAGE_CSP } from "../../src/web/layout.js";
 import { createHarness, type Harness, type TestPartner } from "../support/harness.js";
 import { hasChromium, launchBrowser, SCREENSHOTS } from "../support/browser.js";
-import { seriousViolations } from "../support/axe.js";
+import { auditAtBothWidths } from "../support/axe.js";
 import { qrOf } from "../support/qr.js";
 
 let h: Harness;
@@ -60,20 +60,7 @@ afterAll(async () => {
 const reward = (body: Record<string, unknown>) =>
   h.staff("admin").call<{ reward_id: string }>("POST", "/v1/admin/rewards", { supplier_id: shopP.id, supplier_price: "1", ...body });
 
-/** Shows a page at phone and desktop widths: axe-core finds nothing serious, nothing scrolls sideways; screenshots of both. */
-async function audit(page: Page, name: string) {
-  for (const [width, height, suffix] of [
-    [390, 844, "phone"],
-    [1280, 900, "desktop"],
-  ] as const) {
-    await page.setViewportSize({ width, height });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    expect(overflow, `${name} at ${width}px scrolls sideways`).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: join(SCREENSHOTS, `portal-rewards-${name}-${suffix}.png`), fullPage: true });
-    expect(await seriousViolations(page), `${name} at ${width}px`).toEqual([]);
-  }
-  await page.setViewportSize({ width: 390, height: 844 });
-}
+const audit = (page: Page, name: string) => auditAtBothWidths(page, `portal-rewards-${name}`);
 
 /** axe needs its script injected, so audits run in a second context (bypassCSP) that shares the session cookie. */
 async function auditUrl(axe: BrowserContext, path: string, name: string) {

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { runScheduledJobs } from "../../src/jobs/index.js";
-import { clientAtClock, createHarness, type Harness, type TestPartner } from "../support/harness.js";
+import { clientAtClock, createHarness, draftCurrentMonth, type Harness, type TestPartner } from "../support/harness.js";
 
 let h: Harness;
 let hotel: TestPartner; // where referrers are members
@@ -144,14 +144,7 @@ describe("referrals", () => {
   });
 
   it("referral bonuses appear in no partner's statement amounts", async () => {
-    const now = new Date();
-    const start = `${now.toISOString().slice(0, 7)}-01`;
-    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
-    const run = await h.staff("finance").call<{ statements: { partner_id: string; earned_points: number; operator_funded_points: number; issuance_amount: string }[] }>(
-      "POST",
-      "/v1/settlement-runs",
-      { period_start: start, period_end: next },
-    );
+    const run = await draftCurrentMonth<{ partner_id: string; earned_points: number; operator_funded_points: number; issuance_amount: string }>(h);
     const shopStatement = run.statements.find((s) => s.partner_id === shop.id)!;
     // Only the shop's own earns this month (40 + 10 + 20 released + 5 + 3 × 10 = 105 points; the
     // earn a year later is in another period), at 0.01 each: one cent a point, no bonus point anywhere.

@@ -4,7 +4,7 @@
  * redemption-billed issuer pays for its points redeemed in the catalogue, less refunds.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, type Harness } from "../support/harness.js";
+import { createHarness, draftCurrentMonth, type Harness } from "../support/harness.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -51,10 +51,7 @@ describe("rewards in settlement", () => {
     await supplier.client.call("POST", `/v1/redemptions/${rejected.redemption_id}/reject`, { reason: "no such account" });
     await redeem(item.reward_id); // 300 points, requested, not fulfilled: billed to the issuer, owed to no one yet
 
-    const now = new Date();
-    const start = `${now.toISOString().slice(0, 7)}-01`;
-    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
-    const run = await h.staff("finance").call<{ statements: Statement[] }>("POST", "/v1/settlement-runs", { period_start: start, period_end: next });
+    const run = await draftCurrentMonth<Statement>(h);
     const of = (id: string) => run.statements.find((s) => s.partner_id === id)!;
 
     // Issuer: redeemed 600 + 200 + 200 + 100 + 300 = 1,400, refunded 200 + 100 = 300 → 1,100 points × 0.0125 = 13.75.
