@@ -29,6 +29,7 @@ import { registerStaff } from "./routes/staff.js";
 import { registerAdminWebhooks } from "./routes/admin-webhooks.js";
 import { registerRewards } from "./routes/rewards.js";
 import { registerActivities } from "./routes/activities.js";
+import { registerSelfService } from "./routes/self-service.js";
 import { registerPortal } from "./web/portal.js";
 import { registerFinance } from "./web/finance.js";
 import { registerProblemPages } from "./web/problems.js";
@@ -107,6 +108,12 @@ export const OPERATION_IDS: Record<string, string> = {
   "post /v1/members/{member}/transfers": "createTransfer",
   "get /v1/members/{member}/referral-code": "getReferralCode",
   "post /v1/activities": "createActivity",
+  "get /v1/keys": "listKeys",
+  "post /v1/keys": "addKey",
+  "delete /v1/keys/{kid}": "revokeKey",
+  "put /v1/webhook": "setWebhook",
+  "post /v1/webhook/test": "pingWebhook",
+  "get /v1/webhook/deliveries": "listDeliveries",
 };
 
 type DocResponse = { description: string; content?: unknown; headers?: Record<string, unknown> };
@@ -292,6 +299,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerAdminWebhooks(app);
   registerRewards(app);
   registerActivities(app);
+  registerSelfService(app);
   registerPortal(app);
   registerFinance(app);
   registerProblemPages(app);

@@ -7,16 +7,19 @@ export type EventType =
   | "points.released"
   | "points.expired"
   | "hold.expired"
-  | "statement.finalized";
+  | "statement.finalized"
+  | "ping";
 
-/** Writes an event to the outbox on `tx`: it commits, or disappears, with the change it reports. */
-export async function emitEvent(tx: Executor, partnerId: string, type: EventType, data: Record<string, unknown>, now: Date): Promise<void> {
+/** Writes an event to the outbox on `tx`: it commits, or disappears, with the change it reports. Returns its id. */
+export async function emitEvent(tx: Executor, partnerId: string, type: EventType, data: Record<string, unknown>, now: Date): Promise<string> {
+  const id = `evt_${crypto.randomUUID().replace(/-/g, "")}`;
   await tx.insert(events).values({
-    id: `evt_${crypto.randomUUID().replace(/-/g, "")}`,
+    id,
     partnerId,
     type,
     data,
     createdAt: now,
     nextAttemptAt: now,
   });
+  return id;
 }

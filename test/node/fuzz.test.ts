@@ -168,6 +168,9 @@ const validBodies: Record<string, (n: number) => unknown> = {
   "POST /v1/redemptions/{redemption_id}/fulfil": (n) => ({ reference: `fz-${n}` }),
   "POST /v1/redemptions/{redemption_id}/reject": (n) => ({ reason: `fz-${n}` }),
   "POST /v1/vouchers/{code}/use": (n) => ({ reference: `fz-${n}` }),
+  "POST /v1/keys": (n) => ({ jwk: { ...publicJwk, kid: `fz-own-${n}` } }),
+  "PUT /v1/webhook": (n) => ({ url: n % 3 ? "https://hooks.example.com/fuzz" : null }),
+  "POST /v1/webhook/test": () => ({}),
 };
 
 const WRITE_FREE = new Set(["validation_failed", "malformed_request", "unsupported_media_type", "payload_too_large", "not_found", "method_not_allowed"]);

@@ -57,4 +57,10 @@ export const OPERATIONS = {
   "rejectRedemption": { method: "POST", path: "/v1/redemptions/{redemption_id}/reject" },
   "useVoucher": { method: "POST", path: "/v1/vouchers/{code}/use" },
   "createActivity": { method: "POST", path: "/v1/activities" },
+  "listKeys": { method: "GET", path: "/v1/keys" },
+  "addKey": { method: "POST", path: "/v1/keys" },
+  "revokeKey": { method: "DELETE", path: "/v1/keys/{kid}" },
+  "setWebhook": { method: "PUT", path: "/v1/webhook" },
+  "pingWebhook": { method: "POST", path: "/v1/webhook/test" },
+  "listDeliveries": { method: "GET", path: "/v1/webhook/deliveries" },
 } as const satisfies { readonly [K in keyof operations]: { readonly method: string; readonly path: string } };
