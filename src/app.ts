@@ -30,6 +30,7 @@ import { registerAdminWebhooks } from "./routes/admin-webhooks.js";
 import { registerRewards } from "./routes/rewards.js";
 import { registerActivities } from "./routes/activities.js";
 import { registerSelfService } from "./routes/self-service.js";
+import { registerInsights } from "./routes/insights.js";
 import { registerPortal } from "./web/portal.js";
 import { registerFinance } from "./web/finance.js";
 import { registerProblemPages } from "./web/problems.js";
@@ -114,6 +115,8 @@ export const OPERATION_IDS: Record<string, string> = {
   "put /v1/webhook": "setWebhook",
   "post /v1/webhook/test": "pingWebhook",
   "get /v1/webhook/deliveries": "listDeliveries",
+  "get /v1/insights": "getInsights",
+  "get /v1/reports/engagement": "getEngagementReport",
 };
 
 type DocResponse = { description: string; content?: unknown; headers?: Record<string, unknown> };
@@ -300,6 +303,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerRewards(app);
   registerActivities(app);
   registerSelfService(app);
+  registerInsights(app);
   registerPortal(app);
   registerFinance(app);
   registerProblemPages(app);

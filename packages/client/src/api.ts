@@ -1054,6 +1054,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/insights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your retention metrics for a period
+         * @description Computed from the ledger for the period only. `to` is exclusive, at most 366 days after `from`.
+         */
+        get: operations["getInsights"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/engagement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retention metrics per partner and for the whole coalition
+         * @description Role: finance. The same figures as GET /v1/insights for every partner with anything in the period, and for the coalition: its active, repeat and cross-partner members (active at two partners or more), the members who joined in the period, and all partners' points and surveys.
+         */
+        get: operations["getEngagementReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1924,6 +1964,77 @@ export interface components {
             /** @description When the next attempt is due (pending and sending only). */
             next_attempt_at: string | null;
             delivered_at: string | null;
+        };
+        Insights: {
+            period_start: string;
+            period_end: string;
+            /**
+             * Format: int64
+             * @description Members with a transaction at the partner in the period.
+             */
+            active_members: number;
+            /**
+             * Format: int64
+             * @description Members first linked to the partner in the period.
+             */
+            new_members: number;
+            /**
+             * Format: int64
+             * @description Members with at least two earns there in the period.
+             */
+            repeat_members: number;
+            /**
+             * @description repeat ÷ active, 4 decimals.
+             * @example 0.2500
+             */
+            repeat_rate: string;
+            /**
+             * Format: int64
+             * @description Its active members also active at another partner (a count only).
+             */
+            cross_partner_members: number;
+            /**
+             * Format: int64
+             * @description Points its earns and activities credited (base and bonus, gross).
+             */
+            points_issued: number;
+            /**
+             * Format: int64
+             * @description Points burned at it plus those redeemed for rewards it supplies.
+             */
+            points_redeemed: number;
+            nps: {
+                /** Format: int64 */
+                responses: number;
+                /**
+                 * Format: int64
+                 * @description Scores 9–10.
+                 */
+                promoters: number;
+                /**
+                 * Format: int64
+                 * @description Scores 7–8.
+                 */
+                passives: number;
+                /**
+                 * Format: int64
+                 * @description Scores 0–6.
+                 */
+                detractors: number;
+                /**
+                 * Format: int64
+                 * @description round half-even (100 × (promoters − detractors) ÷ responses); null without responses.
+                 */
+                score: number | null;
+            };
+        };
+        EngagementReport: {
+            period_start: string;
+            period_end: string;
+            coalition: components["schemas"]["Insights"];
+            partners: (components["schemas"]["Insights"] & {
+                partner_id: string;
+            })[];
         };
     };
     responses: never;
@@ -10672,6 +10783,234 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getInsights: {
+        parameters: {
+            query: {
+                from: string;
+                /** @description Exclusive; at most 366 days after from. */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Insights"];
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `partner_suspended`, `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "partner_suspended" | "role_forbidden";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem codes: `rate_limited` (each explained at /problems/<code>). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description Problem codes: `internal_error` (each explained at /problems/<code>). */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description Problem codes: `service_unavailable` (each explained at /problems/<code>). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getEngagementReport: {
+        parameters: {
+            query: {
+                from: string;
+                /** @description Exclusive; at most 366 days after from. */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngagementReport"];
+                };
+            };
+            /** @description Problem codes: `algorithm_not_allowed`, `audience_invalid`, `body_mismatch`, `issuer_invalid`, `lifetime_too_long`, `malformed_token`, `missing_token`, `replayed_token`, `request_mismatch`, `signature_invalid`, `token_expired`, `token_not_yet_valid`, `type_invalid`, `unknown_key` (each explained at /problems/<code>). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "algorithm_not_allowed" | "audience_invalid" | "body_mismatch" | "issuer_invalid" | "lifetime_too_long" | "malformed_token" | "missing_token" | "replayed_token" | "request_mismatch" | "signature_invalid" | "token_expired" | "token_not_yet_valid" | "type_invalid" | "unknown_key";
+                    };
+                };
+            };
+            /** @description Problem codes: `role_forbidden` (each explained at /problems/<code>). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "role_forbidden";
+                    };
+                };
+            };
+            /** @description Problem codes: `payload_too_large` (each explained at /problems/<code>). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem codes: `validation_failed` (each explained at /problems/<code>). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
                     };
                 };
             };

@@ -63,4 +63,6 @@ export const OPERATIONS = {
   "setWebhook": { method: "PUT", path: "/v1/webhook" },
   "pingWebhook": { method: "POST", path: "/v1/webhook/test" },
   "listDeliveries": { method: "GET", path: "/v1/webhook/deliveries" },
+  "getInsights": { method: "GET", path: "/v1/insights" },
+  "getEngagementReport": { method: "GET", path: "/v1/reports/engagement" },
 } as const satisfies { readonly [K in keyof operations]: { readonly method: string; readonly path: string } };

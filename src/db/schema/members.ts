@@ -24,6 +24,8 @@ export const members = pgTable(
   (t) => [
     check("members_buckets_nonnegative", sql`${t.pending} >= 0 and ${t.held} >= 0`),
     check("members_id_prefix", sql`${t.id} like 'mbr\\_%'`),
+    // New members in a period (the engagement report), read by time.
+    index("members_created").on(t.createdAt),
   ],
 );
 
@@ -51,6 +53,8 @@ export const memberLinks = pgTable(
     uniqueIndex("member_links_one_per_partner").on(t.memberId, t.partnerId).where(sql`${t.unlinkedAt} is null`),
     uniqueIndex("member_links_ref_unique").on(t.partnerId, t.externalRef).where(sql`${t.unlinkedAt} is null`),
     index("member_links_member").on(t.memberId),
+    // Members first linked to a partner in a period (insights), read by partner and time.
+    index("member_links_partner_created").on(t.partnerId, t.createdAt),
     check("member_links_ref_length", sql`${t.externalRef} is null or length(${t.externalRef}) between 1 and 128`),
   ],
 );
