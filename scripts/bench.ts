@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { openDatabase } from "../src/db/client.js";
 import { migrateDatabase } from "../src/db/migrate.js";
 import { benchSettlement } from "../bench/settlement.js";
+import { benchInsights } from "../bench/insights.js";
 import { benchPartner, earnSqlScript, median, partnerClient, percentile, pgbenchInit, pgbenchLatencies, pgbenchTps, runLoad, startServer } from "../bench/http.js";
 import { coldStartMs } from "../bench/coldstart.js";
 import { adminQuery, databaseUrl, LOCAL_SERVER_URL, pgReachable, quoteIdent, uniqueName } from "../test/support/pg.js";
@@ -18,7 +19,7 @@ const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 3));
 const SIZE = Number(process.env.BENCH_SETTLEMENT_POSTINGS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ms = (x: number) => `${x.toFixed(2)} ms`;
-/** BENCH_ONLY=http|settlement|webhooks|bundle runs one group of figures. */
+/** BENCH_ONLY=http|settlement|insights|webhooks|bundle runs one group of figures. */
 const want = (group: string) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY === group;
 
 /** Figures 1–5 on a scratch database for the app and another for pgbench. */
@@ -157,6 +158,28 @@ async function main() {
         });
       } finally {
         await handle.close();
+      }
+    }
+    if (want("insights")) {
+      // A database of its own: the settlement figure's rows would be counted twice otherwise.
+      const insightsName = `${name}_ins`;
+      await adminQuery(server, `create database ${quoteIdent(insightsName)}`);
+      const insightsUrl = databaseUrl(server, insightsName);
+      await migrateDatabase({ kind: "url", url: insightsUrl });
+      const handle = await openDatabase({ kind: "pg", url: insightsUrl, max: 8 });
+      try {
+        const f = await benchInsights(handle, RUNS, log, SIZE);
+        results.insights = f;
+        const range = (xs: number[]) => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))} ms`;
+        rows.push({
+          figure: `9. insights for one partner, and the engagement report, over ${SIZE.toLocaleString("en-US")} postings in the period (and twice as many before it) vs bare GROUP BY`,
+          measured: `partner ${f.ratio_partner.toFixed(2)}× (${range(f.partner_ms)}); coalition ${f.ratio_coalition.toFixed(2)}× (${range(f.coalition_ms)}); GROUP BY ${range(f.group_by_ms)}`,
+          goal: "reported",
+          met: null,
+        });
+      } finally {
+        await handle.close();
+        await adminQuery(server, `drop database if exists ${quoteIdent(insightsName)} with (force)`);
       }
     }
     if (want("webhooks")) {

@@ -118,9 +118,13 @@ export interface HistoryItem {
   created_at: string;
   partner_name: string;
   label: string;
+  /** The brand's reference for it (its order, booking, review…), as the brand sent it. */
+  reference: string | null;
   signed_points: number;
-  status: "posted" | "pending";
+  status: "posted" | "pending" | "held";
   available_at?: string;
+  /** For a hold: when it lapses unless the brand captures or voids it first. */
+  expires_at?: string;
 }
 
 const LABELS: Record<string, [label: string, sign: 1 | -1]> = {
@@ -138,25 +142,82 @@ const LABELS: Record<string, [label: string, sign: 1 | -1]> = {
   referral_bonus: ["Referral bonus", 1],
 };
 
-/** The member's own history across every brand, newest first (for the portal). */
-export async function memberHistory(db: Executor, memberId: string, limit: number, now = new Date()): Promise<HistoryItem[]> {
-  const found = await rows<{ r: Transaction; partner_name: string | null }>(
+/** What the portal's history filter offers, and the transaction types each shows. */
+export const HISTORY_KINDS = {
+  earned: ["earn", "activity", "referral_bonus"],
+  spent: ["burn", "burn_refund", "earn_reversal"],
+  rewards: ["redemption", "redemption_refund"],
+  transfers: ["transfer_out", "transfer_in"],
+  expired: ["expiry", "adjustment"],
+} as const;
+export type HistoryKind = keyof typeof HISTORY_KINDS;
+
+export interface HistoryPage {
+  items: HistoryItem[];
+  /** Active holds (first page only): reserved points, not yet spent or released. */
+  holds: HistoryItem[];
+  next_cursor: string | null;
+}
+
+/**
+ * The member's own history across every brand, newest first, keyset-paginated (for the portal),
+ * optionally of one brand (`partnerId`; "coalesce" for what no brand posted) and one kind. The
+ * first page also lists the member's active holds.
+ */
+export async function memberHistory(
+  db: Executor,
+  memberId: string,
+  options: { limit: number; cursor?: string; partnerId?: string; kind?: HistoryKind },
+  now = new Date(),
+): Promise<HistoryPage> {
+  const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+  const types = options.kind ? sql.raw(HISTORY_KINDS[options.kind].map((t) => `'${t}'`).join(",")) : publicTypes;
+  const brand = options.partnerId === undefined ? sql`` : options.partnerId === "coalesce" ? sql`and p.partner_id is null` : sql`and p.partner_id = ${options.partnerId}`;
+  const found = await rows<{ r: Transaction; partner_name: string | null; created_at: string; id: string }>(
     db,
-    sql`select ${sqlExpr.transactionJson(sql`p`, now)} as r, pa.name as partner_name
+    sql`select ${sqlExpr.transactionJson(sql`p`, now)} as r, pa.name as partner_name, ${sqlExpr.apiTimestamp(sql`p.created_at`)} as created_at, p.id
         from postings p left join partners pa on pa.id = p.partner_id
-        where p.member_id = ${memberId} and p.type in (${publicTypes})
-        order by p.created_at desc, p.id desc limit ${limit}`,
+        where p.member_id = ${memberId} and p.type in (${types}) ${brand}
+          ${after ? sql`and (p.created_at, p.id) < (${after[0]}::timestamptz, ${after[1]})` : sql``}
+        order by p.created_at desc, p.id desc limit ${options.limit + 1}`,
   );
-  return found.map(({ r, partner_name }) => {
+  const page = found.slice(0, options.limit);
+  const last = page.at(-1);
+  const items = page.map(({ r, partner_name }): HistoryItem => {
     const [label, sign] = LABELS[r.type] ?? [r.type, 1];
     return {
       transaction_id: r.transaction_id,
       created_at: r.created_at,
       partner_name: partner_name ?? "Coalesce",
       label,
+      reference: r.reference,
       signed_points: sign * r.points,
       status: r.status,
       ...(r.available_at ? { available_at: r.available_at } : {}),
     };
   });
+  const showHolds = !after && (options.kind === undefined || options.kind === "spent") && options.partnerId !== "coalesce";
+  const holds = showHolds
+    ? (
+        await rows<{ id: string; created_at: string; expires_at: string; points: string; reference: string; partner_name: string | null }>(
+          db,
+          sql`select h.id, ${sqlExpr.apiTimestamp(sql`h.created_at`)} as created_at, ${sqlExpr.apiTimestamp(sql`h.expires_at`)} as expires_at,
+                     h.points::text, h.reference, pa.name as partner_name
+                from holds h left join partners pa on pa.id = h.partner_id
+               where h.member_id = ${memberId} and h.status = 'authorized' and h.expires_at > ${now.toISOString()}::timestamptz
+                 ${options.partnerId ? sql`and h.partner_id = ${options.partnerId}` : sql``}
+               order by h.created_at desc limit 20`,
+        )
+      ).map((h): HistoryItem => ({
+        transaction_id: h.id,
+        created_at: h.created_at,
+        partner_name: h.partner_name ?? "Coalesce",
+        label: "On hold for a purchase in progress",
+        reference: h.reference,
+        signed_points: -Number(h.points),
+        status: "held",
+        expires_at: h.expires_at,
+      }))
+    : [];
+  return { items, holds, next_cursor: found.length > options.limit && last ? encodeCursor(last.created_at, last.id) : null };
 }

@@ -79,6 +79,18 @@ ul.vouchers { list-style:none; padding:0; margin:.75rem 0 0; }
 .voucher p { margin:.2rem 0; }
 .qr { width:11rem; height:11rem; flex:none; }
 .code.voucher-code { font-size:1.3rem; letter-spacing:.05em; overflow-wrap:anywhere; }
+form.filters { display:flex; flex-wrap:wrap; gap:0 1rem; align-items:flex-end; margin-bottom:.5rem; }
+form.filters .field { margin:0 0 .75rem; } form.filters select { min-width:10rem; }
+table.history .ref { display:block; }
+table.history tr.held td { background:#fbf6ee; }
+@media (max-width: 40rem) {
+  table.history thead { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); }
+  table.history, table.history tbody, table.history tr, table.history td { display:block; width:100%; }
+  table.history tr { border-bottom:1px solid var(--line); padding:.5rem 0; }
+  table.history td { border:0; padding:.1rem 0; display:flex; justify-content:space-between; gap:1rem; text-align:left; }
+  table.history td::before { content:attr(data-label); color:var(--muted); font-size:.875rem; flex:none; }
+  table.history td[data-label="What"] { display:block; } table.history td[data-label="What"]::before { display:block; }
+}
 .receive-code { display:flex; flex-wrap:wrap; gap:.5rem 1.25rem; align-items:center; margin-bottom:1rem; }
 .receive-code p { margin:.2rem 0; } .receive-code .code { overflow-wrap:anywhere; }
 dd.mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing:.05em; }

@@ -17,7 +17,7 @@ import {
   startPortalSession,
   type PortalView,
 } from "../members/portal.js";
-import { memberHistory, type HistoryItem } from "../ledger/queries.js";
+import { HISTORY_KINDS, memberHistory, type HistoryItem, type HistoryKind, type HistoryPage } from "../ledger/queries.js";
 import { DomainError } from "../errors.js";
 import { checkForm, formatDate, formatPoints, html, Page, registerStylesheet } from "./layout.js";
 import { COOKIE, currentSession, Expired, PortalNav, sessionEnded, type PortalSession } from "./portal-kit.js";
@@ -39,39 +39,118 @@ function LoginPage(props: { token: string }) {
   );
 }
 
-function History(props: { items: HistoryItem[] }) {
-  if (props.items.length === 0) return <p class="muted">No activity yet. Earn points with any brand in the coalition.</p>;
+const HISTORY_PAGE = 25;
+const KIND_LABELS: Record<HistoryKind, string> = { earned: "Earned", spent: "Spent and held", rewards: "Rewards", transfers: "Transfers", expired: "Expired" };
+
+interface HistoryFilter {
+  brand?: string;
+  kind?: HistoryKind;
+  cursor?: string;
+}
+
+/** The address of a history page: the filter kept, the cursor for the page wanted. */
+function historyHref(filter: HistoryFilter, cursor?: string): string {
+  const q = new URLSearchParams();
+  if (filter.brand) q.set("brand", filter.brand);
+  if (filter.kind) q.set("kind", filter.kind);
+  if (cursor) q.set("before", cursor);
+  const text = q.toString();
+  return `/portal${text ? `?${text}` : ""}#history-h`;
+}
+
+function HistoryRow(props: { t: HistoryItem }) {
+  const t = props.t;
   return (
-    <div class="table-wrap">
-      <table>
-        <caption class="visually-hidden">Points history across all brands, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Brand</th>
-            <th scope="col">What</th>
-            <th scope="col" class="num">Points</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.items.map((t) => (
-            <tr>
-              <td>{formatDate(t.created_at)}</td>
-              <td>{t.partner_name}</td>
-              <td>
-                {t.label}
-                {t.status === "pending" ? <span class="warn"> · pending until {formatDate(t.available_at!)}</span> : null}
-              </td>
-              <td class="num">{(t.signed_points > 0 ? "+" : "") + formatPoints(t.signed_points)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <tr class={t.status === "held" ? "held" : undefined}>
+      <td data-label="When">{formatDate(t.created_at)}</td>
+      <td data-label="Brand">{t.partner_name}</td>
+      <td data-label="What">
+        {t.label}
+        {t.status === "pending" ? <span class="warn"> · pending until {formatDate(t.available_at!)}</span> : null}
+        {t.status === "held" ? <span class="warn"> · until {formatDate(t.expires_at!)}</span> : null}
+        {t.reference ? <span class="ref muted small">Ref. {t.reference}</span> : null}
+      </td>
+      <td data-label="Points" class="num">
+        {(t.signed_points > 0 ? "+" : "") + formatPoints(t.signed_points)}
+      </td>
+    </tr>
   );
 }
 
-function AccountPage(props: { view: PortalView; history: HistoryItem[]; csrf: string; newCode?: { code: string; expires_at: string }; notice?: string }) {
+function History(props: { page: HistoryPage; filter: HistoryFilter; brands: { partner_id: string; name: string }[] }) {
+  const { page, filter } = props;
+  const rows = [...page.holds, ...page.items];
+  return (
+    <>
+      <form method="get" action="/portal" class="filters" aria-label="Filter the history">
+        <p class="field">
+          <label for="brand">Brand</label>
+          <select id="brand" name="brand">
+            <option value="">All brands</option>
+            {props.brands.map((b) => (
+              <option value={b.partner_id} selected={filter.brand === b.partner_id}>
+                {b.name}
+              </option>
+            ))}
+            <option value="coalesce" selected={filter.brand === "coalesce"}>
+              Coalesce (transfers in, bonuses)
+            </option>
+          </select>
+        </p>
+        <p class="field">
+          <label for="kind">Kind</label>
+          <select id="kind" name="kind">
+            <option value="">Everything</option>
+            {(Object.keys(KIND_LABELS) as HistoryKind[]).map((k) => (
+              <option value={k} selected={filter.kind === k}>
+                {KIND_LABELS[k]}
+              </option>
+            ))}
+          </select>
+        </p>
+        <p class="field">
+          <button type="submit" class="secondary">
+            Show
+          </button>
+        </p>
+      </form>
+      {rows.length === 0 ? (
+        <p class="muted">{filter.brand || filter.kind ? "Nothing matches this filter." : "No activity yet. Earn points with any brand in the coalition."}</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="history">
+            <caption class="visually-hidden">Points history across all brands, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Brand</th>
+                <th scope="col">What</th>
+                <th scope="col" class="num">
+                  Points
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((t) => (
+                <HistoryRow t={t} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <p class="actions">
+        {filter.cursor ? <a href={historyHref({ brand: filter.brand, kind: filter.kind })}>Newest</a> : null}
+        {page.next_cursor ? (
+          <a href={historyHref(filter, page.next_cursor)} rel="next">
+            Older
+          </a>
+        ) : null}
+      </p>
+    </>
+  );
+}
+
+function AccountPage(props: { view: PortalView; history: HistoryPage; filter: HistoryFilter; csrf: string; newCode?: { code: string; expires_at: string }; notice?: string }) {
   const { view } = props;
   const next = view.tier.next;
   return (
@@ -176,18 +255,39 @@ function AccountPage(props: { view: PortalView; history: HistoryItem[]; csrf: st
       </section>
       <section class="card" aria-labelledby="history-h">
         <h2 id="history-h">History</h2>
-        <History items={props.history} />
+        <History page={props.history} filter={props.filter} brands={view.brands} />
       </section>
     </Page>
   );
+}
+
+/** The history filter from the address, each part checked (anything else is ignored, never an error page). */
+function historyFilter(c: Context<AppEnv>): HistoryFilter {
+  const brand = c.req.query("brand");
+  const kind = c.req.query("kind");
+  const before = c.req.query("before");
+  return {
+    ...(brand && /^[a-z0-9][a-z0-9-]{0,62}$/.test(brand) ? { brand } : {}),
+    ...(kind && kind in HISTORY_KINDS ? { kind: kind as HistoryKind } : {}),
+    ...(before && /^[A-Za-z0-9_-]{1,200}$/.test(before) ? { cursor: before } : {}),
+  };
 }
 
 async function renderAccount(c: Context<AppEnv>, session: PortalSession, extra: { newCode?: { code: string; expires_at: string }; notice?: string } = {}) {
   const db = c.var.services.db();
   const now = c.var.services.now();
   const view = await portalView(db, session.memberId, now);
-  const history = await memberHistory(db, session.memberId, 50, now);
-  return html(c, <AccountPage view={view} history={history} csrf={await csrfFor(session.token)} {...extra} />);
+  let filter = historyFilter(c);
+  let history: HistoryPage;
+  try {
+    history = await memberHistory(db, session.memberId, { limit: HISTORY_PAGE, cursor: filter.cursor, partnerId: filter.brand, kind: filter.kind }, now);
+  } catch (err) {
+    // A cursor this page did not make: the newest page instead.
+    if (!(err instanceof DomainError)) throw err;
+    filter = { ...filter, cursor: undefined };
+    history = await memberHistory(db, session.memberId, { limit: HISTORY_PAGE, partnerId: filter.brand, kind: filter.kind }, now);
+  }
+  return html(c, <AccountPage view={view} history={history} filter={filter} csrf={await csrfFor(session.token)} {...extra} />);
 }
 
 /** The member portal: server-rendered, no scripts, no CDN; a short HttpOnly session from a one-time URL. */

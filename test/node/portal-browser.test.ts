@@ -61,12 +61,31 @@ describe.skipIf(!hasChromium)("member portal in Chromium", () => {
     expect(await page.getByTestId("pending").textContent()).toBe("2,000");
     expect(await page.getByTestId("held").textContent()).toBe("300");
     expect(await page.getByTestId("tier").textContent()).toBe("blue");
+    // History: the active hold first, then the postings, each with the brand's reference.
     const history = page.getByRole("table");
-    await expect.poll(() => history.locator("tbody tr").count()).toBe(3);
+    await expect.poll(() => history.locator("tbody tr").count()).toBe(4);
+    const first = history.locator("tbody tr").first();
+    expect(await first.textContent()).toContain("On hold for a purchase in progress");
+    expect(await first.textContent()).toContain("Ref. ride-78");
+    expect(await first.textContent()).toContain("-300");
     expect(await history.textContent()).toContain("Swift Rides");
     expect(await history.textContent()).toContain("-1,200");
     expect(await history.textContent()).toContain("pending until");
+    expect(await history.textContent()).toContain("Ref. stay-501");
     await page.screenshot({ path: join(SCREENSHOTS, "portal-phone.png"), fullPage: true });
+    // Filtered to one brand, then to one kind: only what matches.
+    await page.getByLabel("Brand", { exact: true }).selectOption({ label: "Swift Rides" });
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL(/brand=/);
+    await expect.poll(() => history.locator("tbody tr").count()).toBe(2); // the hold and the burn
+    await page.getByLabel("Brand", { exact: true }).selectOption({ label: "All brands" });
+    await page.getByLabel("Kind", { exact: true }).selectOption({ label: "Earned" });
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL(/kind=earned/);
+    await expect.poll(() => history.locator("tbody tr").count()).toBe(2); // the two earns, no hold
+    expect(await history.textContent()).not.toContain("On hold");
+    await page.screenshot({ path: join(SCREENSHOTS, "portal-history-filtered-phone.png"), fullPage: true });
+    await page.goto(`${server.url}/portal`);
 
     await page.getByRole("button", { name: "Create a link code" }).click();
     const code = (await page.getByTestId("link-code").textContent())!.trim();
