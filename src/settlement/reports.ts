@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { validationFailed } from "../errors.js";
 import { computeStatements } from "./compute.js";
+import { toCsv } from "../lib/csv.js";
 
 const rows = async <T>(db: Executor, q: ReturnType<typeof sql>) => ((await db.execute(q)) as unknown as { rows: T[] }).rows;
 
@@ -207,4 +208,25 @@ export async function partnerPositions(db: Executor, now: Date): Promise<Partner
       unsettled_net_amount: net.get(p.id) ?? "0.00",
     })),
   };
+}
+
+/** The liability roll-forward as CSV: a row per month and settlement currency (points on every row, value in its currency). */
+export function liabilityCsv(report: LiabilityReport): string {
+  const rows: unknown[][] = [];
+  for (const m of report.months) {
+    const currencies = Object.keys(m.value).sort();
+    for (const cur of currencies.length ? currencies : [""]) {
+      const v = m.value[cur];
+      rows.push([m.month, m.points.opening, m.points.issued, m.points.redeemed, m.points.reversed, m.points.expired, m.points.closing, cur, v?.opening ?? "", v?.issued ?? "", v?.redeemed ?? "", v?.reversed ?? "", v?.expired ?? "", v?.closing ?? ""]);
+    }
+  }
+  return toCsv(
+    ["month", "opening_points", "issued_points", "redeemed_points", "reversed_points", "expired_points", "closing_points", "currency", "opening_value", "issued_value", "redeemed_value", "reversed_value", "expired_value", "closing_value"],
+    rows,
+  );
+}
+
+/** The flow matrix as CSV: points issued at one partner and redeemed at another (issuer empty: the operator's referral bonuses). */
+export function flowsCsv(report: FlowsReport): string {
+  return toCsv(["from", "to", "earned_at", "burned_at", "points"], report.matrix.map((m) => [report.from, report.to, m.earned_at ?? "", m.burned_at, m.points]));
 }

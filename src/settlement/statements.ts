@@ -1,3 +1,4 @@
+import { toCsv } from "../lib/csv.js";
 /**
  * Statements as partners and finance see them: the stored row as the API object (amounts in the
  * currency's own decimals), the platform's signature over it, a partner's own final statements,
@@ -129,12 +130,5 @@ const CSV_COLUMNS = [
 
 /** RFC 4180 CSV of a run's statements; cells that could start a formula are quoted with a leading apostrophe. */
 export function statementsCsv(run: RunView): string {
-  const cell = (v: unknown) => {
-    let s = v === null || v === undefined ? "" : String(v);
-    if (/^[=+\-@\t\r]/.test(s) && !/^-?[0-9.]+$/.test(s)) s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const lines = [CSV_COLUMNS.join(",")];
-  for (const st of run.statements) lines.push(CSV_COLUMNS.map((c) => cell(st[c as keyof Statement])).join(","));
-  return lines.join("\r\n") + "\r\n";
+  return toCsv(CSV_COLUMNS, run.statements.map((st) => CSV_COLUMNS.map((c) => st[c as keyof Statement])));
 }

@@ -4,7 +4,7 @@
  */
 import type { LiabilityMonth } from "../settlement/reports.js";
 import type { RunView } from "../settlement/runs.js";
-import { formatPoints, Page } from "./layout.js";
+import { formatAmount, formatDate, formatPoints, Page } from "./layout.js";
 
 export function Message(props: { title: string; message: string }) {
   return (
@@ -38,17 +38,30 @@ export function Nav(props: { csrf: string }) {
 export function LiabilityChart(props: { months: LiabilityMonth[] }) {
   const W = 720;
   const H = 240;
-  const pad = 40;
+  const pad = 56;
   const max = Math.max(1, ...props.months.flatMap((m) => [m.points.closing, m.points.issued, m.points.redeemed]));
   const step = (W - 2 * pad) / Math.max(1, props.months.length);
-  const y = (v: number) => H - pad - ((H - 2 * pad) * Math.max(0, v)) / max;
+  const y = (v: number) => yScaled(v);
   const line = (pick: (m: LiabilityMonth) => number) =>
     props.months.map((m, i) => `${(pad + step * i + step / 2).toFixed(1)},${y(pick(m)).toFixed(1)}`).join(" ");
+  // A y-axis scale: four steps of a round size (1, 2 or 5 × 10ⁿ) that reach the maximum.
+  const raw = max / 4;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const unit = [1, 2, 5, 10].map((f) => f * magnitude).find((u) => u >= raw) ?? 10 * magnitude;
+  const top = unit * 4;
+  const yScaled = (v: number) => H - pad - ((H - 2 * pad) * Math.max(0, v)) / top;
   return (
     <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="chart-title chart-desc">
       <title id="chart-title">Liability by month</title>
-      <desc id="chart-desc">Bars: points outstanding at each month's close. Lines: points issued (blue) and redeemed (orange).</desc>
-      <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} stroke="#5b6470" />
+      <desc id="chart-desc">Bars: points outstanding at each month's close. Lines: points issued (blue) and redeemed (orange). The scale on the left is in points.</desc>
+      {[0, 1, 2, 3, 4].map((k) => (
+        <g>
+          <line x1={pad} y1={yScaled(k * unit)} x2={W - pad} y2={yScaled(k * unit)} stroke={k === 0 ? "#5b6470" : "#e3e7ec"} />
+          <text x={pad - 6} y={yScaled(k * unit) + 4} text-anchor="end" class="axis">
+            {formatPoints(k * unit)}
+          </text>
+        </g>
+      ))}
       {props.months.map((m, i) => (
         <g>
           <rect x={pad + step * i + step * 0.15} y={y(m.points.closing)} width={step * 0.7} height={H - pad - y(m.points.closing)} fill="#c9dcf2">
@@ -61,8 +74,8 @@ export function LiabilityChart(props: { months: LiabilityMonth[] }) {
       ))}
       <polyline points={line((m) => m.points.issued)} fill="none" stroke="#0b5cad" stroke-width="2" />
       <polyline points={line((m) => m.points.redeemed)} fill="none" stroke="#c25e00" stroke-width="2" stroke-dasharray="5 3" />
-      <text x={pad} y={pad - 12} font-size="11" fill="#5b6470">
-        max {formatPoints(max)} points
+      <text x={pad} y={pad - 16} class="axis">
+        points
       </text>
     </svg>
   );
@@ -74,9 +87,10 @@ export function monthsBack(now: Date, n: number): { from: string; to: string } {
   return { from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10) };
 }
 
-export function RunTable(props: { run: RunView }) {
+/** A run's statements: one row per partner (by name), amounts rounded to the currency's minor units, the currency once. */
+export function RunTable(props: { run: RunView; names: Map<string, string> }) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabindex={0} role="region" aria-label="Statements (scrolls sideways)">
       <table>
         <caption class="visually-hidden">Statements of run {props.run.run_id}</caption>
         <thead>
@@ -88,6 +102,7 @@ export function RunTable(props: { run: RunView }) {
             <th scope="col" class="num">Burned</th>
             <th scope="col" class="num">Refunded</th>
             <th scope="col" class="num">Expired</th>
+            <th scope="col">Currency</th>
             <th scope="col" class="num">Issuance</th>
             <th scope="col" class="num">Redemption</th>
             <th scope="col" class="num">Rewards</th>
@@ -97,30 +112,37 @@ export function RunTable(props: { run: RunView }) {
         <tbody>
           {props.run.statements.map((s) => (
             <tr>
-              <th scope="row">{s.partner_id}</th>
+              <th scope="row">{props.names.get(s.partner_id) ?? s.partner_id}</th>
               <td>{s.number ?? "draft"}</td>
               <td class="num">{formatPoints(s.earned_points)}</td>
               <td class="num">{formatPoints(s.earn_reversed_points)}</td>
               <td class="num">{formatPoints(s.burned_points)}</td>
               <td class="num">{formatPoints(s.burn_refunded_points)}</td>
               <td class="num">{formatPoints(s.expired_points)}</td>
-              <td class="num">
-                {s.issuance_amount} {s.currency}
-              </td>
-              <td class="num">
-                {s.redemption_amount} {s.currency}
-              </td>
-              <td class="num">
-                {s.rewards_amount} {s.currency}
-              </td>
+              <td>{s.currency}</td>
+              <td class="num">{formatAmount(s.issuance_amount, s.currency)}</td>
+              <td class="num">{formatAmount(s.redemption_amount, s.currency)}</td>
+              <td class="num">{formatAmount(s.rewards_amount, s.currency)}</td>
               <td class="num" data-testid={`net-${s.partner_id}`}>
-                {s.net_amount} {s.currency}
+                {formatAmount(s.net_amount, s.currency)}
               </td>
             </tr>
           ))}
         </tbody>
       </table>
+      <p class="muted small">Net: positive when the partner owes the operator, negative when the operator owes the partner.</p>
     </div>
   );
 }
 
+/** When a run was drafted and finalized, and whether it can be finalized yet. */
+export function RunDates(props: { run: RunView; now: Date }) {
+  const { run } = props;
+  return (
+    <p class="muted" data-testid="run-dates">
+      Drafted {formatDate(run.created_at)}
+      {run.finalized_at ? ` · finalized ${formatDate(run.finalized_at)}` : ""}
+      {run.status === "draft" && Date.parse(`${run.period_end}T00:00:00Z`) > props.now.getTime() ? ` · the period is still open (it ends ${run.period_end})` : ""}
+    </p>
+  );
+}

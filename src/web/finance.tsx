@@ -6,7 +6,7 @@ import type { AppEnv } from "../http/env.js";
 import { DomainError } from "../errors.js";
 import { createDraftRun, finalizeRun, getRun, listRuns } from "../settlement/runs.js";
 import { statementsCsv } from "../settlement/statements.js";
-import { flowsReport, liabilityReport, partnerPositions } from "../settlement/reports.js";
+import { flowsCsv, flowsReport, liabilityCsv, liabilityReport, partnerPositions } from "../settlement/reports.js";
 import {
   endStaffSession,
   staffCsrf,
@@ -15,8 +15,35 @@ import {
   startStaffSession,
   STAFF_SESSION_TTL_SECONDS,
 } from "../settlement/staff-sessions.js";
-import { checkForm, formatPoints, html, Page } from "./layout.js";
-import { LiabilityChart, Message, monthsBack, Nav, RunTable } from "./finance-parts.js";
+import { checkForm, formatAmount, formatPoints, html, Page } from "./layout.js";
+import { LiabilityChart, Message, monthsBack, Nav, RunDates, RunTable } from "./finance-parts.js";
+import { partners } from "../db/schema/index.js";
+import type { Executor } from "../db/database.js";
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The reports' period from the address (`from`, `to` exclusive), else the last 12 months. A period
+ * that is not two real dates in order, or longer than 3,600 days (the roll-forward has at most 120 months), falls back with a note (never an
+ * error page).
+ */
+function reportRange(c: Context<AppEnv>, now: Date): { from: string; to: string; note?: string } {
+  const from = c.req.query("from");
+  const to = c.req.query("to");
+  const fallback = monthsBack(now, 12);
+  if (from === undefined && to === undefined) return fallback;
+  const ok =
+    typeof from === "string" && typeof to === "string" && DATE.test(from) && DATE.test(to) &&
+    !Number.isNaN(Date.parse(from)) && !Number.isNaN(Date.parse(to)) && Date.parse(to) > Date.parse(from) &&
+    Date.parse(to) - Date.parse(from) <= 3_600 * 86_400_000;
+  return ok ? { from, to } : { ...fallback, note: "That period was not two dates in order (at most 3,600 days apart): showing the last 12 months." };
+}
+
+/** Partner names for the pages (ids are for the API). */
+async function partnerNames(db: Executor): Promise<Map<string, string>> {
+  const rows = await db.select({ id: partners.id, name: partners.name }).from(partners);
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
 
 const COOKIE = "coalesce_finance";
 
@@ -104,18 +131,44 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
   app.get("/finance", guarded(async (c, s) => {
     const db = c.var.services.db();
     const now = c.var.services.now();
-    const range = monthsBack(now, 12);
+    const range = reportRange(c, now);
     const liability = await liabilityReport(db, range.from, range.to);
-    const month = monthsBack(now, 1);
-    const flows = await flowsReport(db, month.from, month.to);
+    const flows = await flowsReport(db, range.from, range.to);
+    const query = `from=${range.from}&to=${range.to}`;
     const positions = await partnerPositions(db, now);
+    const names = await partnerNames(db);
+    const name = (id: string) => names.get(id) ?? id;
     const latest = liability.months.at(-1);
+    // One column per settlement currency: amounts of different currencies never share a cell.
+    const currencies = [...new Set(liability.months.flatMap((m) => Object.keys(m.value)))].sort();
     return html(
       c,
-      <Page title="Reports · Coalesce finance" nav={<Nav csrf={s.csrf} />}>
+      <Page title="Reports · Coalesce finance" nav={<Nav csrf={s.csrf} />} wide>
         <h1>Finance reports</h1>
+        <form method="get" action="/finance" class="filters" aria-label="Report period">
+          <p class="field">
+            <label for="from">From</label>
+            <input id="from" name="from" type="date" required value={range.from} />
+          </p>
+          <p class="field">
+            <label for="to">To (exclusive)</label>
+            <input id="to" name="to" type="date" required value={range.to} />
+          </p>
+          <p class="field">
+            <button type="submit" class="secondary">
+              Show
+            </button>
+          </p>
+        </form>
+        {range.note ? (
+          <p class="notice" role="status">
+            {range.note}
+          </p>
+        ) : null}
         <section class="card" aria-labelledby="liab-h">
-          <h2 id="liab-h">Liability, last 12 months</h2>
+          <h2 id="liab-h">
+            Liability, {range.from} to {range.to}
+          </h2>
           <dl class="stats">
             <div>
               <dt>Outstanding points</dt>
@@ -128,7 +181,12 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
           </dl>
           <LiabilityChart months={liability.months} />
           <p class="muted">Bars: points outstanding at each month's close. Solid line: issued. Dashed line: redeemed.</p>
-          <div class="table-wrap">
+          <p>
+            <a href={`/finance/reports/liability.csv?${query}`} download>
+              Download the liability roll-forward (CSV)
+            </a>
+          </p>
+          <div class="table-wrap" tabindex={0} role="region" aria-label="Liability roll-forward (scrolls sideways)">
             <table>
               <caption class="visually-hidden">Liability roll-forward in points</caption>
               <thead>
@@ -140,7 +198,11 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
                   <th scope="col" class="num">Reversed</th>
                   <th scope="col" class="num">Expired</th>
                   <th scope="col" class="num">Closing</th>
-                  <th scope="col">Value at close</th>
+                  {currencies.map((cur) => (
+                    <th scope="col" class="num">
+                      Value at close ({cur})
+                    </th>
+                  ))}
                 </tr>
               </thead>
               <tbody>
@@ -153,11 +215,9 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
                     <td class="num">{formatPoints(m.points.reversed)}</td>
                     <td class="num">{formatPoints(m.points.expired)}</td>
                     <td class="num">{formatPoints(m.points.closing)}</td>
-                    <td>
-                      {Object.entries(m.value)
-                        .map(([cur, v]) => `${v.closing} ${cur}`)
-                        .join(", ")}
-                    </td>
+                    {currencies.map((cur) => (
+                      <td class="num">{m.value[cur] ? formatAmount(m.value[cur].closing, cur) : "—"}</td>
+                    ))}
                   </tr>
                 ))}
               </tbody>
@@ -165,9 +225,16 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
           </div>
         </section>
         <section class="card" aria-labelledby="flows-h">
-          <h2 id="flows-h">Cross-partner flows this month</h2>
-          {flows.matrix.length === 0 ? <p class="muted">No points have been redeemed this month.</p> : null}
-          <div class="table-wrap">
+          <h2 id="flows-h">
+            Cross-partner flows, {range.from} to {range.to}
+          </h2>
+          {flows.matrix.length === 0 ? <p class="muted">No points were redeemed in this period.</p> : null}
+          <p>
+            <a href={`/finance/reports/flows.csv?${query}`} download>
+              Download the flows (CSV)
+            </a>
+          </p>
+          <div class="table-wrap" tabindex={0} role="region" aria-label="Cross-partner flows (scrolls sideways)">
             <table>
               <caption class="visually-hidden">Points earned at one partner and burned at another</caption>
               <thead>
@@ -180,8 +247,8 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
               <tbody>
                 {flows.matrix.map((f) => (
                   <tr>
-                    <td>{f.earned_at ?? "Coalesce (referral bonuses)"}</td>
-                    <td>{f.burned_at}</td>
+                    <td>{f.earned_at ? name(f.earned_at) : "Coalesce (referral bonuses)"}</td>
+                    <td>{name(f.burned_at)}</td>
                     <td class="num">{formatPoints(f.points)}</td>
                   </tr>
                 ))}
@@ -190,9 +257,9 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
           </div>
         </section>
         <section class="card" aria-labelledby="rewards-h">
-          <h2 id="rewards-h">Rewards catalogue this month, by supplier</h2>
-          {flows.rewards.length === 0 ? <p class="muted">No catalogue redemptions this month.</p> : null}
-          <div class="table-wrap">
+          <h2 id="rewards-h">Rewards catalogue by supplier, {range.from} to {range.to}</h2>
+          {flows.rewards.length === 0 ? <p class="muted">No catalogue redemptions in this period.</p> : null}
+          <div class="table-wrap" tabindex={0} role="region" aria-label="Rewards by supplier (scrolls sideways)">
             <table>
               <caption class="visually-hidden">Points redeemed for each supplier's rewards, units fulfilled and what the operator owes it</caption>
               <thead>
@@ -206,10 +273,10 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
               <tbody>
                 {flows.rewards.map((r) => (
                   <tr>
-                    <td>{r.supplier_id}</td>
+                    <td>{name(r.supplier_id)}</td>
                     <td class="num">{formatPoints(r.redeemed_points)}</td>
                     <td class="num">{formatPoints(r.fulfilled_units)}</td>
-                    <td class="num">{r.currency ? `${r.owed_amount} ${r.currency}` : "—"}</td>
+                    <td class="num">{r.currency ? `${formatAmount(r.owed_amount, r.currency)} ${r.currency}` : "—"}</td>
                   </tr>
                 ))}
               </tbody>
@@ -221,7 +288,7 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
           <p class="muted">
             Unsettled {positions.unsettled_since ? `since ${positions.unsettled_since}` : "since the start (nothing is final yet)"}; positive amounts are owed to the operator.
           </p>
-          <div class="table-wrap">
+          <div class="table-wrap" tabindex={0} role="region" aria-label="Partners' prepaid and unsettled amounts (scrolls sideways)">
             <table>
               <thead>
                 <tr>
@@ -234,11 +301,11 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
               <tbody>
                 {positions.partners.map((p) => (
                   <tr>
-                    <th scope="row">{p.partner_id}</th>
+                    <th scope="row">{name(p.partner_id)}</th>
                     <td class="num">{p.prepaid_points === null ? "postpaid" : formatPoints(p.prepaid_points)}</td>
-                    <td class="num">{p.credit_limit ? `${p.credit_limit} ${p.currency}` : "—"}</td>
+                    <td class="num">{p.credit_limit ? `${formatAmount(p.credit_limit, p.currency)} ${p.currency}` : "—"}</td>
                     <td class="num">
-                      {p.unsettled_net_amount} {p.currency}
+                      {formatAmount(p.unsettled_net_amount, p.currency)} {p.currency}
                     </td>
                   </tr>
                 ))}
@@ -248,6 +315,22 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
         </section>
       </Page>,
     );
+  }));
+
+  app.get("/finance/reports/liability.csv", guarded(async (c) => {
+    const range = reportRange(c, c.var.services.now());
+    const report = await liabilityReport(c.var.services.db(), range.from, range.to);
+    c.header("content-disposition", `attachment; filename="liability-${range.from}-${range.to}.csv"`);
+    c.header("cache-control", "no-store");
+    return c.body(liabilityCsv(report), 200, { "content-type": "text/csv; charset=utf-8" });
+  }));
+
+  app.get("/finance/reports/flows.csv", guarded(async (c) => {
+    const range = reportRange(c, c.var.services.now());
+    const report = await flowsReport(c.var.services.db(), range.from, range.to);
+    c.header("content-disposition", `attachment; filename="flows-${range.from}-${range.to}.csv"`);
+    c.header("cache-control", "no-store");
+    return c.body(flowsCsv(report), 200, { "content-type": "text/csv; charset=utf-8" });
   }));
 
   app.get("/finance/runs", guarded(async (c, s) => {
@@ -305,10 +388,13 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
 
   app.get("/finance/runs/:run_id", guarded(async (c, s) => {
     const run = await getRun(c.var.services.db(), runIdOf(c));
+    const names = await partnerNames(c.var.services.db());
+    const now = c.var.services.now();
+    const closed = Date.parse(`${run.period_end}T00:00:00Z`) <= now.getTime();
     const notice = c.req.query("notice");
     return html(
       c,
-      <Page title={`Run ${run.period_start} · Coalesce finance`} nav={<Nav csrf={s.csrf} />}>
+      <Page title={`Run ${run.period_start} · Coalesce finance`} nav={<Nav csrf={s.csrf} />} wide>
         <h1>
           Run {run.period_start} – {run.period_end} <span data-testid="run-status">({run.status})</span>
         </h1>
@@ -317,18 +403,24 @@ export function registerFinance(app: OpenAPIHono<AppEnv>) {
             {NOTICES[notice] ?? "The request was refused."}
           </p>
         ) : null}
+        <RunDates run={run} now={now} />
         <section class="card">
-          <RunTable run={run} />
+          <RunTable run={run} names={names} />
           <p>
             <a class="button" href={`/finance/runs/${run.run_id}/statements.csv`} download>
               Download CSV
             </a>
           </p>
-          {run.status === "draft" ? (
+          {run.status === "draft" && closed ? (
             <form method="post" action={`/finance/runs/${run.run_id}/finalize`}>
               <input type="hidden" name="csrf" value={s.csrf} />
               <button type="submit">Finalize this period</button>
             </form>
+          ) : null}
+          {run.status === "draft" && !closed ? (
+            <p class="muted" data-testid="not-closed">
+              This period ends on {run.period_end}: draft it again to bring it up to date, and finalize it once it has ended.
+            </p>
           ) : null}
         </section>
       </Page>,

@@ -3,6 +3,7 @@ import type { Child } from "hono/jsx";
 import { DomainError } from "../errors.js";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/env.js";
+import { currencyExponent, roundHalfEven } from "../lib/money.js";
 
 // One small stylesheet for the server-rendered pages: readable on a phone, visible focus, good contrast.
 export const STYLESHEET = `
@@ -11,7 +12,8 @@ export const STYLESHEET = `
 body { margin:0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--ink); background:var(--bg); }
 header.top { background:var(--card); border-bottom:1px solid var(--line); padding:.75rem 1rem; display:flex; gap:1rem; align-items:center; justify-content:space-between; flex-wrap:wrap; }
 header.top .brand { font-weight:700; letter-spacing:.02em; }
-main { max-width: 56rem; margin: 0 auto; padding: 1rem; }
+main { max-width: 56rem; margin: 0 auto; padding: 1rem; } main.wide { max-width: 80rem; }
+.axis { font-size:11px; fill:#5b6470; }
 h1 { font-size: 1.5rem; margin: .5rem 0 1rem; } h2 { font-size: 1.15rem; margin: 0 0 .75rem; }
 section.card { background:var(--card); border:1px solid var(--line); border-radius:.5rem; padding:1rem; margin-bottom:1rem; }
 .stats { display:grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap:.75rem; margin:0; }
@@ -100,7 +102,8 @@ dd.mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; letter-sp
 export const PAGE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-export function Page(props: { title: string; heading?: string; nav?: Child; children: Child }) {
+/** `wide`: pages of wide tables (finance) use more of a large screen. */
+export function Page(props: { title: string; heading?: string; nav?: Child; wide?: boolean; children: Child }) {
   return (
     <html lang="en">
       <head>
@@ -115,7 +118,9 @@ export function Page(props: { title: string; heading?: string; nav?: Child; chil
           <span class="brand">Coalesce</span>
           {props.nav}
         </header>
-        <main id="main">{props.children}</main>
+        <main id="main" class={props.wide ? "wide" : undefined}>
+          {props.children}
+        </main>
       </body>
     </html>
   );
@@ -131,6 +136,14 @@ export function registerStylesheet(app: OpenAPIHono<AppEnv>) {
 
 export const formatPoints = (n: number) => n.toLocaleString("en-US");
 export const formatDate = (iso: string) => iso.slice(0, 16).replace("T", " ") + " UTC";
+
+/** A decimal amount for display: rounded half-even to the currency's minor units, grouped (12,345.68). */
+export function formatAmount(value: string, currency: string): string {
+  const rounded = roundHalfEven(value, currencyExponent(currency));
+  const [whole, frac] = rounded.replace("-", "").split(".");
+  const grouped = whole!.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${rounded.startsWith("-") ? "-" : ""}${grouped}${frac ? `.${frac}` : ""}`;
+}
 
 /** A server-rendered page: strict CSP, never cached. */
 export function html(c: Context<AppEnv>, body: Child, status = 200) {

@@ -117,7 +117,7 @@ function History(props: { page: HistoryPage; filter: HistoryFilter; brands: { pa
       {rows.length === 0 ? (
         <p class="muted">{filter.brand || filter.kind ? "Nothing matches this filter." : "No activity yet. Earn points with any brand in the coalition."}</p>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex={0} role="region" aria-label="Points history">
           <table class="history">
             <caption class="visually-hidden">Points history across all brands, newest first</caption>
             <thead>

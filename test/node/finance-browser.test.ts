@@ -11,6 +11,7 @@ import { StaffClient } from "../../src/client/index.js";
 import { serveNode, type RunningServer } from "../../src/entry/node.js";
 import { clientAtClock, createHarness, type Harness } from "../support/harness.js";
 import { hasChromium, launchBrowser, SCREENSHOTS } from "../support/browser.js";
+import { auditAtBothWidths } from "../support/axe.js";
 
 let h: Harness;
 let server: RunningServer;
@@ -48,7 +49,8 @@ describe.skipIf(!hasChromium)("finance dashboard in Chromium", () => {
     const { url } = await finance.call<{ url: string }>("POST", "/v1/staff/sign-in-links", {});
     expect(url.startsWith(`${server.url}/finance/login/`)).toBe(true);
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    // bypassCSP: axe-core is injected as a script (the pages' CSP is checked on the raw answers elsewhere).
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, bypassCSP: true });
     const page = await context.newPage();
     await page.goto(url);
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -56,14 +58,54 @@ describe.skipIf(!hasChromium)("finance dashboard in Chromium", () => {
     expect(await page.getByTestId("outstanding").textContent()).toBe("3,000");
     expect(await page.locator("svg.chart rect").count()).toBe(12);
     expect(await page.getByRole("table").first().textContent()).toContain("2026-10");
+    // The chart has a scale; flows name the partners; money is rounded, one currency a column.
+    expect(await page.locator("svg.chart text.axis").count()).toBeGreaterThanOrEqual(5);
+    const flowsTable = page.locator("section", { has: page.getByRole("heading", { name: /Cross-partner flows/ }) });
+    expect(await flowsTable.textContent()).toContain("Aurora Hotels");
+    expect(await flowsTable.textContent()).not.toContain(hotelP.id);
+    expect(await page.getByRole("columnheader", { name: "Value at close (EUR)" }).count()).toBe(1);
+    expect(await page.getByRole("table").first().textContent()).toContain("30.00"); // 3,000 points × 0.01, rounded to cents
     await page.screenshot({ path: join(SCREENSHOTS, "finance-reports.png"), fullPage: true });
+    await auditAtBothWidths(page, "finance-reports");
+    // A period of one's choosing, and the reports as CSV.
+    await page.getByLabel("From").fill("2026-10-01");
+    await page.getByLabel("To (exclusive)").fill("2026-11-01");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL(/from=2026-10-01&to=2026-11-01/);
+    expect(await page.getByRole("heading", { name: "Liability, 2026-10-01 to 2026-11-01" }).count()).toBe(1);
+    expect(await page.locator("svg.chart rect").count()).toBe(1);
+    const [liabilityCsv] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /liability roll-forward \(CSV\)/ }).click()]);
+    const liability = readFileSync((await liabilityCsv.path())!, "utf8").split("\r\n");
+    expect(liability[0]).toMatch(/^month,opening_points,issued_points/);
+    expect(liability[1]).toBe("2026-10,0,5000,2000,0,0,3000,EUR,0,50,20,0,0,30"); // value at the issue price: 2,000 × 0.01 redeemed
+    const [flowsCsv] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /flows \(CSV\)/ }).click()]);
+    expect(readFileSync((await flowsCsv.path())!, "utf8")).toContain(`2026-10-01,2026-11-01,${hotelP.id},${taxiP.id},2000`);
+    await page.goto(`${server.url}/finance?from=2026-12-01&to=2026-11-01`);
+    expect(await page.getByRole("status").textContent()).toContain("showing the last 12 months");
 
     await page.getByRole("link", { name: "Settlement runs" }).click();
     expect(await page.getByLabel("Period start").inputValue()).toBe("2026-10-01");
     await page.getByRole("button", { name: "Draft statements" }).click();
     await expect.poll(() => page.getByTestId("run-status").textContent()).toBe("(draft)");
-    expect(await page.getByTestId(`net-${hotelP.id}`).textContent()).toBe("50.00 EUR");
-    expect(await page.getByTestId(`net-${taxiP.id}`).textContent()).toBe("-16.00 EUR");
+    expect(await page.getByTestId(`net-${hotelP.id}`).textContent()).toBe("50.00");
+    expect(await page.getByTestId(`net-${taxiP.id}`).textContent()).toBe("-16.00");
+    expect(await page.getByTestId("run-dates").textContent()).toContain("Drafted 2026-11-02 09:00 UTC");
+    // At 1280 px the whole statement table is in view, Net included.
+    const net = await page.getByTestId(`net-${taxiP.id}`).boundingBox();
+    expect(net!.x + net!.width).toBeLessThanOrEqual(1280);
+    expect(await page.getByRole("row", { name: /Swift Rides/ }).count()).toBe(1);
+    await auditAtBothWidths(page, "finance-run-draft");
+    // A draft of the month still running offers no Finalize, and says why.
+    const open = await context.newPage();
+    await open.goto(`${server.url}/finance/runs`);
+    await open.getByLabel("Period start").fill("2026-11-01");
+    await open.getByLabel("Period end (exclusive)").fill("2026-12-01");
+    await open.getByRole("button", { name: "Draft statements" }).click();
+    await expect.poll(() => open.getByTestId("run-status").textContent()).toBe("(draft)");
+    expect(await open.getByRole("button", { name: "Finalize this period" }).count()).toBe(0);
+    expect(await open.getByTestId("not-closed").textContent()).toContain("ends on 2026-12-01");
+    expect(await open.getByTestId("run-dates").textContent()).toContain("the period is still open");
+    await open.close();
     await page.getByRole("button", { name: "Finalize this period" }).click();
     await expect.poll(() => page.getByTestId("run-status").textContent()).toBe("(final)");
     expect(await page.getByRole("status").textContent()).toContain("numbered, signed and frozen");
