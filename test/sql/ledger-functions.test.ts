@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import type { Executor } from "../../src/db/database.js";
 import { ledgerContext } from "../../src/ledger/post.js";
+import { inRolledBackTransaction as rolledBack } from "../support/sql.js";
 import { createHarness, type Harness, type TestPartner } from "../support/harness.js";
 
 let h: Harness;
@@ -19,19 +20,8 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-class Rollback extends Error {}
-
-/** Runs `body` in a transaction and rolls it back, whatever happens: SQL tests leave nothing. */
-async function inRolledBackTransaction(body: (tx: Executor) => Promise<void>): Promise<void> {
-  await h.db.handle.db
-    .transaction(async (tx) => {
-      await body(tx);
-      throw new Rollback();
-    })
-    .catch((err) => {
-      if (!(err instanceof Rollback)) throw err;
-    });
-}
+/** Runs `body` in a transaction of the test database and rolls it back. */
+const inRolledBackTransaction = (body: (tx: Executor) => Promise<void>) => rolledBack(h.db.handle.db, body);
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2026-03-10T12:00:00Z");
